@@ -180,3 +180,153 @@ def canvas_inside_mask(al: Alignment, image_size: tuple[int, int]) -> np.ndarray
     w, h = al.canvas_size
     ones = np.ones((image_size[1], image_size[0]), dtype=np.float32)
     return cv2.warpAffine(ones, al.matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+# ---- measuring a face on a loose crop ------------------------------------------
+
+#: face-mesh (468 points) indices: eye contours, nose tip, lips, cheek edges, forehead, chin
+RIGHT_EYE = (33, 133, 159, 145, 160, 144, 158, 153)
+LEFT_EYE = (263, 362, 386, 374, 387, 373, 385, 380)
+NOSE_TIP = 1
+MOUTH = (13, 14)
+RIGHT_CHEEK, LEFT_CHEEK = 234, 454
+FOREHEAD, CHIN = 10, 152
+#: the mesh's face-oval extent is narrower than mediapipe's detection box; this factor
+#: converts it so ``Face.size`` speaks the detector's units (measured on the bundled photos)
+MESH_TO_BOX = (1.12, 1.0)
+
+#: loose crop side, in multiples of the candidate box side, and its pixel size
+LOOSE = 2.2
+CROP_PX = 192
+MESH_PX = 256
+#: minimum detector score of the upright, re-framed face for a candidate to count as a face
+VERIFY_SCORE = 0.6
+
+
+def _crop(rgb: np.ndarray, center: tuple[float, float], side: float, roll: float, out: int) -> Alignment:
+    return make_alignment(center, (side, side), roll, width=out, height=out, padding=0.0,
+                          rotation_threshold=0.0)
+
+
+def _central_detection(graph, crop: np.ndarray, max_offset: float):
+    """Best detection whose centre is within ``max_offset`` (fraction of the crop) of the centre."""
+    from lib_facepop.detect import _run_detector
+
+    best = None
+    for (x0, y0, x1, y1), score, kp in _run_detector(graph, crop):
+        if abs((x0 + x1) / 2 - 0.5) > max_offset or abs((y0 + y1) / 2 - 0.5) > max_offset:
+            continue
+        if best is None or score > best[1]:
+            best = ((x0, y0, x1, y1), score, kp)
+    return best
+
+
+def measure_face(rgb: np.ndarray, cand, models):
+    """Verify a candidate and measure it: roll (exact), keypoints, size, yaw/pitch.
+
+    1. Coarse orientation: the loose crop is turned by 0/90/180/270 degrees and the
+       short-range detector scored on each; the best turn leaves the face within about
+       45 degrees of upright, where the detector's eye keypoints are trustworthy.
+    2. The crop is turned by that estimate and the face mesh run on it; the mesh's eye
+       line gives the residual roll (accurate to well under a degree within +-45).
+    Returns None when neither step confirms a face near the crop centre: the candidate
+    was a false detection.
+    """
+    from lib_facepop.face import Face
+
+    center = cand.center
+    side = cand.side * LOOSE
+    best = None
+    with models.lock:
+        for turn in (0.0, 90.0, 180.0, -90.0):
+            al = _crop(rgb, center, side, turn, CROP_PX)
+            crop = warp_to_canvas(rgb, al, interpolation=cv2.INTER_AREA if al.scale < 1 else cv2.INTER_LINEAR)
+            hit = _central_detection(models.short, crop, 0.22)
+            if hit is not None and (best is None or hit[1] > best[1]):
+                best = (turn, hit[1], hit[2], hit[0])
+        if best is None:
+            return None
+        turn, score, kp, rbox = best
+        residual = roll_from_eyes(tuple(kp[0]), tuple(kp[1]))
+        coarse = normalize_roll(turn + residual)
+        # re-centre on the crop detection: tile boxes of small faces can be off by a few px
+        rc = ((rbox[0] + rbox[2]) / 2 * CROP_PX, (rbox[1] + rbox[3]) / 2 * CROP_PX)
+        center = tuple(_crop(rgb, center, side, turn, CROP_PX).to_image(np.array([rc]))[0])
+        face_side = max(rbox[2] - rbox[0], rbox[3] - rbox[1]) * side
+        mside = face_side * LOOSE
+        al = _crop(rgb, center, mside, coarse, MESH_PX)
+        crop = warp_to_canvas(rgb, al, interpolation=cv2.INTER_AREA if al.scale < 1 else cv2.INTER_CUBIC)
+        res = models.mesh.process(crop)
+    if not res.multi_face_landmarks:
+        return None
+    lm = res.multi_face_landmarks[0].landmark
+    pts = np.array([(p.x * MESH_PX, p.y * MESH_PX) for p in lm], dtype=np.float64)
+    z = np.array([p.z * MESH_PX for p in lm], dtype=np.float64)
+    mid = pts.mean(axis=0)
+    if np.abs(mid - MESH_PX / 2).max() > 0.25 * MESH_PX:
+        return None  # the mesh locked onto something else in the crop
+    reye, leye = pts[list(RIGHT_EYE)].mean(axis=0), pts[list(LEFT_EYE)].mean(axis=0)
+    fine = roll_from_eyes(tuple(reye), tuple(leye))
+    roll = normalize_roll(coarse + fine)
+
+    # size and centre in the face's own upright frame (undo the fine residual too)
+    up = (pts - mid) @ rotation_matrix(fine).T
+    w_up = (up[:, 0].max() - up[:, 0].min()) * MESH_TO_BOX[0] / al.scale
+    h_up = (up[:, 1].max() - up[:, 1].min()) * MESH_TO_BOX[1] / al.scale
+    c_canvas = mid + rotation_matrix(fine).T @ np.array(
+        [(up[:, 0].max() + up[:, 0].min()) / 2, (up[:, 1].max() + up[:, 1].min()) / 2]
+    )
+    c_img = al.to_image(c_canvas.reshape(1, 2))[0]
+    kp_canvas = np.array([reye, leye, pts[NOSE_TIP], pts[list(MOUTH)].mean(axis=0), pts[RIGHT_CHEEK], pts[LEFT_CHEEK]])
+    kp_img = al.to_image(kp_canvas)
+    from lib_facepop.face import KEYPOINT_NAMES
+
+    keypoints = {n: (float(x), float(y)) for n, (x, y) in zip(KEYPOINT_NAMES, kp_img)}
+    # axis-aligned box of the rotated upright rectangle
+    r = np.radians(roll)
+    hw = 0.5 * (abs(np.cos(r)) * w_up + abs(np.sin(r)) * h_up)
+    hh = 0.5 * (abs(np.sin(r)) * w_up + abs(np.cos(r)) * h_up)
+    box = (float(c_img[0] - hw), float(c_img[1] - hh), float(c_img[0] + hw), float(c_img[1] + hh))
+    yaw = float(np.degrees(np.arctan2(z[LEFT_CHEEK] - z[RIGHT_CHEEK], up[LEFT_CHEEK, 0] - up[RIGHT_CHEEK, 0])))
+    pitch = float(np.degrees(np.arctan2(z[CHIN] - z[FOREHEAD], up[CHIN, 1] - up[FOREHEAD, 1])))
+    # Verification: the face, now upright and framed like the detector was trained on,
+    # must be re-detected at its measured place and size. False candidates (textures,
+    # a cat's face seen sideways) pass the mesh but fail here; real faces score >= 0.7.
+    side_v = max(w_up, h_up) * LOOSE
+    al_v = _crop(rgb, (float(c_img[0]), float(c_img[1])), side_v, roll, CROP_PX)
+    with models.lock:
+        crop_v = warp_to_canvas(rgb, al_v, interpolation=cv2.INTER_AREA if al_v.scale < 1 else cv2.INTER_LINEAR)
+        hit = _central_detection(models.short, crop_v, 0.15)
+    if hit is None or hit[1] < VERIFY_SCORE:
+        return None
+    vb = hit[0]
+    size_ratio = max(vb[2] - vb[0], vb[3] - vb[1]) * LOOSE
+    if not 0.5 <= size_ratio <= 2.0:
+        return None  # the detector sees a face of another size there: not this one
+    score = max(score, hit[1])
+    landmarks = tuple((float(x), float(y)) for x, y in al.to_image(pts))
+    return Face(
+        box=box,
+        score=float(score),
+        keypoints=keypoints,
+        roll=roll,
+        size=(float(w_up), float(h_up)),
+        landmarks=landmarks,
+        yaw=yaw,
+        pitch=pitch,
+    )
+
+
+def align_face(face, s) -> Alignment:
+    """The working-canvas alignment of a detected face under FaceSettings ``s``."""
+    return make_alignment(
+        face.center,
+        face.size,
+        face.roll,
+        width=s.face_width,
+        height=s.face_height,
+        padding=s.padding,
+        keep_aspect=s.keep_aspect,
+        rotation_threshold=s.rotation_threshold,
+        auto_align=s.auto_align,
+    )

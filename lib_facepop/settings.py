@@ -417,3 +417,149 @@ def parse_assignments(pairs: Sequence[str]) -> dict[str, Any]:
         key, value = pair.split("=", 1)
         out[key.strip()] = value
     return out
+
+
+# ---- the upscale script ----------------------------------------------------
+
+UPSCALE_SIZE_MODES = ("scale", "size")
+UPSCALE_SPLITS = ("geometric", "linear")
+UPSCALE_DENOISE_SCHEDULES = ("geometric", "linear", "cosine")
+UPSCALE_SEED_MODES = ("increment", "fixed")
+UPSCALE_COLOR_FIXES = ("wavelet", "adain", "none")
+
+
+@dataclass
+class UpscaleSettings(SettingsBase):
+    """Every setting of the multi-pass upscale script (planned by ``lib_facepop.upscale``).
+
+    Defaults are a Clarity-like two-pass upscale (denoise 0.35 decaying x0.8, CFG 6,
+    ControlNet tile 0.6) with the fixes from the upscaler research: effective steps kept
+    up, wide tile overlap with full-overlap feathering, and a wavelet colour fix against
+    the original after every pass. Sizes are pixels; denoise is 0-1.
+    """
+
+    INFOTEXT_PREFIX: ClassVar[str] = "FacePop Upscale"
+
+    # -- basic
+    enabled: bool = setting(False, label="Enable FacePop Upscale", infotext="enabled",
+                            hint="Upscale in several img2img passes, each one re-rendering the image at a larger size.")
+    size_mode: str = setting("scale", label="Target", choices=UPSCALE_SIZE_MODES, infotext="size mode",
+                             hint="scale: multiply the image size by 'Scale'. size: reach 'Target width/height'.")
+    scale: float = setting(2.0, label="Scale", minimum=1.0, maximum=16.0, step=0.05, infotext="scale",
+                           hint="Total upscale factor over all passes (final sides are rounded to multiples of 8).")
+    target_width: int = setting(0, label="Target width", minimum=0, maximum=16384, step=8, infotext="width",
+                                hint="Final width in pixels, a multiple of 8. 0 = follow the height, keeping the "
+                                     "aspect ratio.")
+    target_height: int = setting(0, label="Target height", minimum=0, maximum=16384, step=8, infotext="height",
+                                 hint="Final height in pixels, a multiple of 8. 0 = follow the width, keeping the "
+                                      "aspect ratio.")
+    passes: int = setting(2, label="Passes", minimum=1, maximum=10, step=1, infotext="passes",
+                          hint="How many img2img passes share the upscale. More passes = smaller steps, more "
+                               "chances to add detail, more time.")
+    scale_split: str = setting("geometric", label="Scale split", choices=UPSCALE_SPLITS, infotext="split",
+                               hint="geometric: every pass grows the image by the same factor. linear: every pass "
+                                    "adds the same number of pixels (later passes grow by smaller factors).")
+    pixel_upscaler: str = setting("Lanczos", label="Pixel upscaler", infotext="upscaler",
+                                  hint="Upscaler that enlarges the image before each pass (e.g. an ESRGAN model "
+                                       "name); Lanczos = plain resampling.")
+
+    # -- schedule
+    denoise_start: float = setting(0.35, label="Denoise (first pass)", section="schedule", minimum=0.01,
+                                   maximum=1.0, step=0.01, infotext="denoise",
+                                   hint="Denoising strength of the first pass (0-1). Higher = more new detail, "
+                                        "less resemblance.")
+    denoise_schedule: str = setting("geometric", label="Denoise schedule", section="schedule",
+                                    choices=UPSCALE_DENOISE_SCHEDULES, infotext="denoise schedule",
+                                    hint="geometric: multiply by 'Denoise decay' each pass, never below the floor. "
+                                         "linear / cosine: go from the first-pass value to the floor on the last "
+                                         "pass in a straight line / an S-curve.")
+    denoise_decay: float = setting(0.8, label="Denoise decay", section="schedule", minimum=0.1, maximum=1.0,
+                                   step=0.01, infotext="denoise decay",
+                                   hint="Geometric schedule: each pass's denoise = the previous pass's x this "
+                                        "(Clarity uses 0.8).")
+    denoise_floor: float = setting(0.15, label="Denoise floor / last pass", section="schedule", minimum=0.01,
+                                   maximum=1.0, step=0.01, infotext="denoise floor",
+                                   hint="Geometric: the lowest denoise any pass gets. Linear/cosine: the last "
+                                        "pass's denoise. Must not exceed the first-pass denoise.")
+    steps: int = setting(20, label="Steps", section="schedule", minimum=1, maximum=150, step=1, infotext="steps",
+                         hint="Sampling steps asked for each pass (raised when needed, see below).")
+    min_effective_steps: int = setting(8, label="Minimum effective steps", section="schedule", minimum=0,
+                                       maximum=50, step=1, infotext="min steps",
+                                       hint="img2img only runs int(denoise x steps) steps; a pass's steps are "
+                                            "raised until that is at least this many. 0 = never raise.")
+    cfg_start: float = setting(6.0, label="CFG (first pass)", section="schedule", minimum=0.0, maximum=30.0,
+                               step=0.5, infotext="cfg",
+                               hint="CFG scale of the first pass.")
+    cfg_end: float = setting(6.0, label="CFG (last pass)", section="schedule", minimum=0.0, maximum=30.0,
+                             step=0.5, infotext="cfg end",
+                             hint="CFG scale of the last pass; passes in between go in a straight line. A "
+                                  "slightly lower value avoids contrast building up over passes.")
+    seed: int = setting(-1, label="Seed", section="schedule", minimum=-1, maximum=4294967295, step=1,
+                        infotext="seed",
+                        hint="Seed of the first pass. -1 = the image's seed.")
+    seed_mode: str = setting("increment", label="Seed per pass", section="schedule", choices=UPSCALE_SEED_MODES,
+                             infotext="seed mode",
+                             hint="increment: pass k uses seed + k (as Clarity and Loopback do). fixed: every "
+                                  "pass uses the same seed.")
+    loras: list[str] = setting([], label="LoRA per pass", section="schedule", infotext="loras", multiline=True,
+                               hint="One LoRA per line: 'name:weight' on every pass; 'name:0.6@1-3' on passes "
+                                    "1 to 3 only ('@2', '@3-', '@-2', '@1,4-5' also work); 'name:0.8,0.6,0.4' "
+                                    "one weight per pass (the last one repeats); 'name:0.8..0.2' a straight "
+                                    "ramp from the first to the last chosen pass. Passes count from 1.")
+    controlnet_weight_start: float = setting(0.6, label="ControlNet weight (first pass)", section="schedule",
+                                             minimum=0.0, maximum=2.0, step=0.05, infotext="cn weight",
+                                             hint="Weight of the ControlNet tile unit on the first pass; 0 = no "
+                                                  "ControlNet. Higher = closer to the input image.")
+    controlnet_weight_end: float = setting(0.6, label="ControlNet weight (last pass)", section="schedule",
+                                           minimum=0.0, maximum=2.0, step=0.05, infotext="cn weight end",
+                                           hint="Weight on the last pass; passes in between go in a straight line.")
+
+    # -- tiles
+    tile_size: int = setting(1024, label="Tile size", section="tiles", minimum=256, maximum=4096, step=8,
+                             infotext="tile",
+                             hint="A pass canvas side longer than this many pixels is rendered in tiles of this "
+                                  "size, spread evenly. SD1.5: 768-1152, SDXL: about 1024.")
+    tile_overlap: int = setting(128, label="Tile overlap", section="tiles", minimum=0, maximum=2048, step=8,
+                                infotext="overlap",
+                                hint="Minimum overlap of neighbouring tiles in pixels, blended with a ramp over "
+                                     "its whole width. At most half the tile size; 64-128 hides seams.")
+    tile_batch: int = setting(1, label="Tiles per batch", section="tiles", minimum=1, maximum=16, step=1,
+                              infotext="tile batch",
+                              hint="Render up to this many tiles of a row in one batch (needs VRAM).")
+
+    # -- colour and output
+    color_fix: str = setting("wavelet", label="Colour fix", section="colour", choices=UPSCALE_COLOR_FIXES,
+                             infotext="color fix",
+                             hint="After each pass, pull colours back to the original's: wavelet keeps the "
+                                  "new detail and takes the broad colour from the original; adain matches "
+                                  "channel mean/contrast only.")
+    color_fix_strength: float = setting(1.0, label="Colour fix strength", section="colour", minimum=0.0,
+                                        maximum=1.0, step=0.05, infotext="color fix strength",
+                                        hint="0 = off, 1 = full. Lower it to keep intended relighting.")
+    face_refine: bool = setting(False, label="Refine faces on the last pass", section="output",
+                                infotext="face refine",
+                                hint="Run FacePop's face pass on the final image.")
+    save_passes: bool = setting(False, label="Save every pass", section="output", infotext="save passes",
+                                hint="Also save the image after each pass.")
+
+    def validate(self) -> None:
+        super().validate()
+        for name in ("target_width", "target_height", "tile_size", "tile_overlap"):
+            v = getattr(self, name)
+            if v % 8:
+                raise SettingsError(f"setting {name!r}: {v} is not a multiple of 8 (Stable Diffusion needs /8 sizes)")
+        if self.size_mode == "size" and not (self.target_width or self.target_height):
+            raise SettingsError("setting 'size_mode': 'size' needs a target width or height (both are 0)")
+        if self.tile_overlap > self.tile_size // 2:
+            raise SettingsError(
+                f"setting 'tile_overlap': {self.tile_overlap} is more than half the tile size ({self.tile_size // 2})"
+            )
+        if self.denoise_floor > self.denoise_start:
+            raise SettingsError(
+                f"setting 'denoise_floor': {self.denoise_floor} is above the first-pass denoise {self.denoise_start}"
+            )
+        # Syntax only: whether the named passes exist is checked when the passes are planned,
+        # so changing 'passes' (or applying a preset) does not make the LoRA lines invalid here.
+        from lib_facepop.upscale import parse_lora_lines  # lazy: upscale imports this module
+
+        parse_lora_lines(self.loras)
