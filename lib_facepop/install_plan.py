@@ -10,8 +10,8 @@ Why the choices are not "``pip install mediapipe onnxruntime``"
 ---------------------------------------------------------------
 * A plain ``pip install mediapipe`` now gives 1.x, which ships neither the legacy
   ``mediapipe.solutions`` API nor its face models; 0.10.30 was the first release without them.
-* The legacy releases pin protobuf: 0.10.9 wants ``protobuf>=3.11,<4`` (and really 3.20.x, whose
-  generated code it uses), 0.10.13+ want ``protobuf>=4.25.3,<5``. A1111 1.10 and Forge both pin
+* The legacy releases pin protobuf: 0.10.9-0.10.11 want ``protobuf>=3.11,<4`` (0.10.9, measured
+  with 3.20, is the last one that pulls no jax), 0.10.13+ want ``protobuf>=4.25.3,<5``. A1111 1.10 and Forge both pin
   ``protobuf==3.20.0`` in ``requirements_versions.txt`` and A1111 reinstalls that file on every
   launch when an installed version differs, so changing protobuf would be undone at the next start
   and would leave a mediapipe behind that no longer loads (measured: 0.10.15 imports with protobuf
@@ -67,10 +67,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-PREFIX = "[FacePop]"
-
 MEDIAPIPE_FOR_PROTOBUF_3 = "0.10.9"
-"""Newest legacy mediapipe for protobuf 3.20.x (the WebUI's pin); wheels for Python <= 3.11."""
+"""Legacy mediapipe for protobuf 3.20.x (the WebUI's pin): measured there, no jax, wheels for Python <= 3.11."""
 MEDIAPIPE_FOR_PROTOBUF_4 = "0.10.21"
 """Newest mediapipe that still ships ``solutions`` and its models; protobuf >=4.25.3,<5, numpy<2."""
 FIRST_MEDIAPIPE_WITHOUT_LEGACY = (0, 10, 30)
@@ -96,8 +94,17 @@ MEDIAPIPE_NO_LEGACY = "no-legacy"
 MEDIAPIPE_BROKEN = "broken"
 
 _VERSION_RE = re.compile(r"^\s*v?(\d+)(?:\.(\d+))?(?:\.(\d+))?")
-_PINNABLE_VERSION_RE = re.compile(r"^[0-9][0-9A-Za-z.!+_-]*$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+# PEP 440 (its appendix's permissive pattern) and PEP 508 names: a constraints line pip cannot
+# parse makes the whole pip call fail, so anything else installed is left out of the pins.
+_PINNABLE_VERSION_RE = re.compile(
+    r"""^v?(?:\d+!)?\d+(?:\.\d+)*
+    (?:[-_.]?(?:a|b|c|rc|alpha|beta|pre|preview)[-_.]?\d*)?
+    (?:-\d+|[-_.]?(?:post|rev|r)[-_.]?\d*)?
+    (?:[-_.]?dev[-_.]?\d*)?
+    (?:\+[a-z0-9]+(?:[-_.][a-z0-9]+)*)?$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_NAME_RE = re.compile(r"^(?:[A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
 
 
 def canonical_name(name: str) -> str:
@@ -243,10 +250,6 @@ def constraint_lines(installed: Mapping[str, str], exclude: Iterable[str] = ()) 
     return [lines[key] for key in sorted(lines)]
 
 
-def _fmt(version: tuple[int, ...]) -> str:
-    return ".".join(str(part) for part in version)
-
-
 def _python_label(python: tuple[int, int]) -> str:
     return f"{python[0]}.{python[1]}"
 
@@ -273,8 +276,10 @@ def _mediapipe_target(env: InstallEnv, plan: InstallPlan) -> str | None:
 
     protobuf = env.version_of("protobuf")
     pb = version_tuple(protobuf)
-    if pb is None:
+    if not protobuf:
         return MEDIAPIPE_FOR_PROTOBUF_4
+    if pb is None:
+        pb = (0, 0, 0)  # unreadable version: never guess, fall through to the explanation
     if pb[:2] == (3, 20):
         if env.python <= (3, 11):
             return MEDIAPIPE_FOR_PROTOBUF_3
@@ -358,7 +363,9 @@ def _plan_onnxruntime(env: InstallEnv, plan: InstallPlan) -> None:
     torch = env.torch
 
     def cpu(reason: str) -> None:
-        plan.actions.append(PipAction(("onnxruntime",), f"installing onnxruntime (CPU) for matting: {reason}.", "matting"))
+        plan.actions.append(
+            PipAction(("onnxruntime",), f"installing onnxruntime (CPU) for matting: {reason}.", "matting")
+        )
 
     def gpu(requirement: str, reason: str) -> None:
         plan.actions.append(PipAction((requirement,), f"installing {requirement} for matting: {reason}.", "matting"))
@@ -468,6 +475,6 @@ def failure_line(action: PipAction, error: BaseException | str, python: str = "p
     """The single line printed when pip could not carry out ``action``."""
     return (
         f"could not install {', '.join(action.requirements)} without changing the WebUI's packages: "
-        f"{summarize_pip_error(error)}; the WebUI starts anyway, FacePop's {action.feature} is unavailable "
+        f"{summarize_pip_error(error).rstrip('.')}; the WebUI starts anyway, FacePop's {action.feature} is unavailable "
         f"until it is installed (by hand: {action.manual_command(python)})."
     )
