@@ -169,7 +169,8 @@ def warp_to_canvas(image: np.ndarray, al: Alignment, *, interpolation: int = cv2
         small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
         sx = small.shape[1] / image.shape[1]
         sy = small.shape[0] / image.shape[0]
-        pre = np.array([[1.0 / sx, 0, 0], [0, 1.0 / sy, 0], [0, 0, 1]])
+        # small -> image pixels, with resize's pixel-centre convention: x = (x_s + 0.5) / sx - 0.5
+        pre = np.array([[1.0 / sx, 0, 0.5 / sx - 0.5], [0, 1.0 / sy, 0.5 / sy - 0.5], [0, 0, 1]])
         m = np.vstack([al.matrix, [0, 0, 1]]) @ pre
         return cv2.warpAffine(small, m[:2], (w, h), flags=interpolation, borderMode=cv2.BORDER_REFLECT_101)
     return cv2.warpAffine(image, al.matrix, (w, h), flags=interpolation, borderMode=cv2.BORDER_REFLECT_101)
@@ -221,97 +222,136 @@ def _central_detection(graph, crop: np.ndarray, max_offset: float):
     return best
 
 
-def measure_face(rgb: np.ndarray, cand, models):
-    """Verify a candidate and measure it: roll (exact), keypoints, size, yaw/pitch.
-
-    1. Coarse orientation: the loose crop is turned by 0/90/180/270 degrees and the
-       short-range detector scored on each; the best turn leaves the face within about
-       45 degrees of upright, where the detector's eye keypoints are trustworthy.
-    2. The crop is turned by that estimate and the face mesh run on it; the mesh's eye
-       line gives the residual roll (accurate to well under a degree within +-45).
-    Returns None when neither step confirms a face near the crop centre: the candidate
-    was a false detection.
-    """
-    from lib_facepop.face import Face
-
-    center = cand.center
-    side = cand.side * LOOSE
+def _best_turn(rgb: np.ndarray, center: tuple[float, float], side: float, max_offset: float, models):
+    """Score the loose crop at 0/90/180/270 degrees -> (alignment, turn, detection) of the best, or None."""
     best = None
-    with models.lock:
-        for turn in (0.0, 90.0, 180.0, -90.0):
-            al = _crop(rgb, center, side, turn, CROP_PX)
-            crop = warp_to_canvas(rgb, al, interpolation=cv2.INTER_AREA if al.scale < 1 else cv2.INTER_LINEAR)
-            hit = _central_detection(models.short, crop, 0.22)
-            if hit is not None and (best is None or hit[1] > best[1]):
-                best = (turn, hit[1], hit[2], hit[0])
+    for turn in (0.0, 90.0, 180.0, -90.0):
+        al = _crop(rgb, center, side, turn, CROP_PX)
+        crop = warp_to_canvas(rgb, al, interpolation=cv2.INTER_AREA if al.scale < 1 else cv2.INTER_LINEAR)
+        hit = _central_detection(models.short, crop, max_offset)
+        if hit is not None and (best is None or hit[1] > best[2][1]):
+            best = (al, turn, hit)
+    return best
+
+
+def _coarse_orientation(rgb: np.ndarray, cand, models):
+    """Best of 0/90/180/270 turns of the loose crop -> (centre, face side px, roll, score) or None.
+
+    The detector is roll-robust but its eye keypoints flip past ~90 degrees, so the turn
+    with the best score (face within ~45 degrees of upright) gives a trustworthy coarse
+    roll from those keypoints. Only detections near the crop centre count: at a wrong
+    turn the detector's box lands off the face centre, which is what rules those turns
+    out. When a tile box was off (large faces), no turn has a central detection; the
+    crop is then re-centred once on the best off-centre detection and scored again.
+    """
+    side = cand.side * LOOSE
+    best = _best_turn(rgb, cand.center, side, 0.22, models)
+    if best is None:
+        loose = _best_turn(rgb, cand.center, side, 0.45, models)
+        if loose is None:
+            return None
+        al, _turn, (rbox, _score, _kp) = loose
+        rc = np.array([[(rbox[0] + rbox[2]) / 2 * CROP_PX, (rbox[1] + rbox[3]) / 2 * CROP_PX]])
+        center = tuple(float(v) for v in al.to_image(rc)[0])
+        side = max(rbox[2] - rbox[0], rbox[3] - rbox[1]) * side * LOOSE
+        best = _best_turn(rgb, center, side, 0.22, models)
         if best is None:
             return None
-        turn, score, kp, rbox = best
-        residual = roll_from_eyes(tuple(kp[0]), tuple(kp[1]))
-        coarse = normalize_roll(turn + residual)
-        # re-centre on the crop detection: tile boxes of small faces can be off by a few px
-        rc = ((rbox[0] + rbox[2]) / 2 * CROP_PX, (rbox[1] + rbox[3]) / 2 * CROP_PX)
-        center = tuple(_crop(rgb, center, side, turn, CROP_PX).to_image(np.array([rc]))[0])
-        face_side = max(rbox[2] - rbox[0], rbox[3] - rbox[1]) * side
-        mside = face_side * LOOSE
-        al = _crop(rgb, center, mside, coarse, MESH_PX)
-        crop = warp_to_canvas(rgb, al, interpolation=cv2.INTER_AREA if al.scale < 1 else cv2.INTER_CUBIC)
-        res = models.mesh.process(crop)
+    al, turn, (rbox, score, kp) = best
+    residual = roll_from_eyes(tuple(kp[0]), tuple(kp[1]))
+    rc = np.array([[(rbox[0] + rbox[2]) / 2 * CROP_PX, (rbox[1] + rbox[3]) / 2 * CROP_PX]])
+    center = tuple(float(v) for v in al.to_image(rc)[0])
+    face_side = max(rbox[2] - rbox[0], rbox[3] - rbox[1]) * al.crop_size[0]
+    return center, face_side, normalize_roll(turn + residual), score
+
+
+def _mesh_fit(rgb: np.ndarray, center: tuple[float, float], face_side: float, roll: float, models):
+    """Face mesh on the crop turned by ``roll`` -> (alignment, Nx2 canvas points, N depths) or None."""
+    al = _crop(rgb, center, face_side * LOOSE, roll, MESH_PX)
+    crop = warp_to_canvas(rgb, al, interpolation=cv2.INTER_AREA if al.scale < 1 else cv2.INTER_CUBIC)
+    res = models.mesh.process(crop)
     if not res.multi_face_landmarks:
         return None
     lm = res.multi_face_landmarks[0].landmark
     pts = np.array([(p.x * MESH_PX, p.y * MESH_PX) for p in lm], dtype=np.float64)
-    z = np.array([p.z * MESH_PX for p in lm], dtype=np.float64)
-    mid = pts.mean(axis=0)
-    if np.abs(mid - MESH_PX / 2).max() > 0.25 * MESH_PX:
+    if np.abs(pts.mean(axis=0) - MESH_PX / 2).max() > 0.25 * MESH_PX:
         return None  # the mesh locked onto something else in the crop
-    reye, leye = pts[list(RIGHT_EYE)].mean(axis=0), pts[list(LEFT_EYE)].mean(axis=0)
-    fine = roll_from_eyes(tuple(reye), tuple(leye))
-    roll = normalize_roll(coarse + fine)
+    z = np.array([p.z * MESH_PX for p in lm], dtype=np.float64)
+    return al, pts, z
 
-    # size and centre in the face's own upright frame (undo the fine residual too)
-    up = (pts - mid) @ rotation_matrix(fine).T
-    w_up = (up[:, 0].max() - up[:, 0].min()) * MESH_TO_BOX[0] / al.scale
-    h_up = (up[:, 1].max() - up[:, 1].min()) * MESH_TO_BOX[1] / al.scale
-    c_canvas = mid + rotation_matrix(fine).T @ np.array(
-        [(up[:, 0].max() + up[:, 0].min()) / 2, (up[:, 1].max() + up[:, 1].min()) / 2]
-    )
-    c_img = al.to_image(c_canvas.reshape(1, 2))[0]
-    kp_canvas = np.array([reye, leye, pts[NOSE_TIP], pts[list(MOUTH)].mean(axis=0), pts[RIGHT_CHEEK], pts[LEFT_CHEEK]])
-    kp_img = al.to_image(kp_canvas)
-    from lib_facepop.face import KEYPOINT_NAMES
 
-    keypoints = {n: (float(x), float(y)) for n, (x, y) in zip(KEYPOINT_NAMES, kp_img)}
-    # axis-aligned box of the rotated upright rectangle
-    r = np.radians(roll)
-    hw = 0.5 * (abs(np.cos(r)) * w_up + abs(np.sin(r)) * h_up)
-    hh = 0.5 * (abs(np.sin(r)) * w_up + abs(np.cos(r)) * h_up)
-    box = (float(c_img[0] - hw), float(c_img[1] - hh), float(c_img[0] + hw), float(c_img[1] + hh))
-    yaw = float(np.degrees(np.arctan2(z[LEFT_CHEEK] - z[RIGHT_CHEEK], up[LEFT_CHEEK, 0] - up[RIGHT_CHEEK, 0])))
-    pitch = float(np.degrees(np.arctan2(z[CHIN] - z[FOREHEAD], up[CHIN, 1] - up[FOREHEAD, 1])))
-    # Verification: the face, now upright and framed like the detector was trained on,
-    # must be re-detected at its measured place and size. False candidates (textures,
-    # a cat's face seen sideways) pass the mesh but fail here; real faces score >= 0.7.
-    side_v = max(w_up, h_up) * LOOSE
-    al_v = _crop(rgb, (float(c_img[0]), float(c_img[1])), side_v, roll, CROP_PX)
+def _upright_frame(al: Alignment, pts: np.ndarray, fine: float):
+    """Face centre (image px) and upright (width, height) in image px, from mesh points."""
+    mid = pts.mean(axis=0)
+    rot = rotation_matrix(fine)
+    up = (pts - mid) @ rot.T
+    lo, hi = up.min(axis=0), up.max(axis=0)
+    size = ((hi[0] - lo[0]) * MESH_TO_BOX[0] / al.scale, (hi[1] - lo[1]) * MESH_TO_BOX[1] / al.scale)
+    c_canvas = mid + rot.T @ ((lo + hi) / 2)
+    return tuple(float(v) for v in al.to_image(c_canvas.reshape(1, 2))[0]), size, up
+
+
+def measure_face(rgb: np.ndarray, cand, models):
+    """Verify a candidate and measure it: roll (exact), keypoints, size, yaw/pitch.
+
+    1. Coarse orientation from the best cardinal turn (``_coarse_orientation``).
+    2. The crop is turned by that estimate and the face mesh run on it; the mesh's eye
+       line gives the residual roll. A residual above 8 degrees means the first crop was
+       off, so the mesh runs once more on the corrected crop (accuracy well under a degree).
+    3. Verification: the face, now upright and framed like the detector's training data,
+       must be re-detected at its measured place and size with score >= VERIFY_SCORE.
+       False candidates (textures, a cat's face seen sideways) pass the mesh but fail
+       here; real faces score >= 0.7.
+    Returns None for a false candidate.
+    """
+    from lib_facepop.face import KEYPOINT_NAMES, Face
+
     with models.lock:
+        coarse = _coarse_orientation(rgb, cand, models)
+        if coarse is None:
+            return None
+        center, face_side, roll, score = coarse
+        for _ in range(2):
+            fit = _mesh_fit(rgb, center, face_side, roll, models)
+            if fit is None:
+                return None
+            al, pts, z = fit
+            fine = roll_from_eyes(tuple(pts[list(RIGHT_EYE)].mean(axis=0)), tuple(pts[list(LEFT_EYE)].mean(axis=0)))
+            roll = normalize_roll(roll + fine)
+            center, size, up = _upright_frame(al, pts, fine)
+            face_side = max(size)
+            if abs(fine) <= 8.0:
+                break
+
+        side_v = face_side * LOOSE
+        al_v = _crop(rgb, center, side_v, roll, CROP_PX)
         crop_v = warp_to_canvas(rgb, al_v, interpolation=cv2.INTER_AREA if al_v.scale < 1 else cv2.INTER_LINEAR)
         hit = _central_detection(models.short, crop_v, 0.15)
     if hit is None or hit[1] < VERIFY_SCORE:
         return None
     vb = hit[0]
-    size_ratio = max(vb[2] - vb[0], vb[3] - vb[1]) * LOOSE
-    if not 0.5 <= size_ratio <= 2.0:
+    if not 0.5 <= max(vb[2] - vb[0], vb[3] - vb[1]) * LOOSE <= 2.0:
         return None  # the detector sees a face of another size there: not this one
     score = max(score, hit[1])
-    landmarks = tuple((float(x), float(y)) for x, y in al.to_image(pts))
+
+    reye, leye = pts[list(RIGHT_EYE)].mean(axis=0), pts[list(LEFT_EYE)].mean(axis=0)
+    kp_canvas = np.array([reye, leye, pts[NOSE_TIP], pts[list(MOUTH)].mean(axis=0), pts[RIGHT_CHEEK], pts[LEFT_CHEEK]])
+    keypoints = {n: (float(x), float(y)) for n, (x, y) in zip(KEYPOINT_NAMES, al.to_image(kp_canvas))}
+    w_up, h_up = size
+    r = np.radians(roll)
+    hw = 0.5 * (abs(np.cos(r)) * w_up + abs(np.sin(r)) * h_up)
+    hh = 0.5 * (abs(np.sin(r)) * w_up + abs(np.cos(r)) * h_up)
+    box = (center[0] - hw, center[1] - hh, center[0] + hw, center[1] + hh)
+    # head turn from the mesh's depth: the cheek line in x-z, the forehead-chin line in y-z
+    yaw = float(np.degrees(np.arctan2(z[LEFT_CHEEK] - z[RIGHT_CHEEK], up[LEFT_CHEEK, 0] - up[RIGHT_CHEEK, 0])))
+    pitch = float(np.degrees(np.arctan2(z[CHIN] - z[FOREHEAD], up[CHIN, 1] - up[FOREHEAD, 1])))
     return Face(
-        box=box,
+        box=tuple(float(v) for v in box),
         score=float(score),
         keypoints=keypoints,
         roll=roll,
         size=(float(w_up), float(h_up)),
-        landmarks=landmarks,
+        landmarks=tuple((float(x), float(y)) for x, y in al.to_image(pts)),
         yaw=yaw,
         pitch=pitch,
     )
