@@ -12,15 +12,18 @@ Prints, from one run with deterministic renderers (no diffusion model involved):
 2. Colour drift over 8 passes (Creative preset, x4 from 256 px) with a renderer that warms
    every tile by 3 % per pass (R x1.03, B x0.97): mean CIEDE2000 and CIE76 in CIELAB (D65)
    against the original Lanczos-upscaled to the output size, per pixel and after a
-   15-px box blur (colour only, detail ignored), with colour fix none / adain / wavelet.
-   A harder variant also sharpens every pass (new "detail").
+   15-px box blur (colour only, detail ignored), for each colour fix. Variants: an
+   additive cast (R +7.65, B -7.65 levels = 3 % of 255), a 6 % saturation boost, and
+   the warm cast plus sharpening (invented detail, which the per-pixel figure counts as
+   difference). The identity row is the floor: 8 Lanczos resamples against one.
 3. Seam energy: a 2048x2048 stationary texture rendered in tiles by a renderer that adds a
    random per-tile offset (up to +-8 levels per channel): mean squared neighbour
    difference across tile borders divided by the same in the tile interiors, for
    FacePop's feathered blend and for a hard stitch at mid-overlap.
-4. Peak memory of a 1024 -> 4096x4096 upscale (Fast and Creative presets, wavelet colour
-   fix) in a fresh subprocess: ru_maxrss (whole process, including Python, numpy, cv2,
-   PIL) and the tracemalloc peak of Python/numpy allocations.
+4. Peak memory of a 1024 -> 4096x4096 upscale (Fast and Creative presets, matrix+wavelet
+   colour fix) in a fresh subprocess: peak RSS (VmHWM, whole process including Python,
+   numpy, cv2, PIL; ru_maxrss off Linux) and the tracemalloc peak of Python/numpy
+   allocations.
 
     python benchmarks/upscale_bench.py [--skip-ram]
 
@@ -160,6 +163,23 @@ class CastRenderer:
         return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
 
+class AddCastRenderer:
+    """Shifts each tile by 3 % of full scale: R +7.65, B -7.65 levels."""
+
+    def render(self, canvas, mask, overrides, seed):
+        x = canvas.astype(np.float32) + np.array([7.65, 0.0, -7.65], np.float32)
+        return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+class SaturateRenderer:
+    """Boosts saturation by 6 % around the channel mean (a VAE/CFG-like shift)."""
+
+    def render(self, canvas, mask, overrides, seed):
+        x = canvas.astype(np.float32)
+        y = x.mean(axis=2, keepdims=True)
+        return np.clip(np.rint(y + (x - y) * 1.06), 0, 255).astype(np.uint8)
+
+
 def delta_e(a: np.ndarray, b: np.ndarray, blur: int = 0) -> tuple[float, float]:
     """Mean CIEDE2000 and CIE76 between two sRGB uint8 images (optionally box-blurred first)."""
     if blur:
@@ -169,11 +189,16 @@ def delta_e(a: np.ndarray, b: np.ndarray, blur: int = 0) -> tuple[float, float]:
 
 
 def print_drift() -> None:
-    print("\n== 2. Colour drift over 8 passes (Creative preset, 256 -> 1024 px, 3 % warm cast per pass) ==")
+    print("\n== 2. Colour drift over 8 passes (Creative preset, 256 -> 1024 px, tiles 512 / overlap 128) ==")
+    print("   mean dE vs the original Lanczos-upscaled to 1024 px; 'blur15' = both images box-blurred 15 px first")
     original = np.ascontiguousarray(cv2.resize(data.astronaut(), (256, 256), interpolation=cv2.INTER_AREA))
-    print("   renderer       colour fix  dE2000/px  dE76/px  dE2000 blur15  dE76 blur15   dE2000 after pass 1..8")
-    for sharpen in (False, True):
-        for fix in ("none", "adain", "wavelet"):
+    fixes = ("none", "adain", "wavelet", "matrix+wavelet")
+    renderers = [("identity", IdentityRenderer(), ("none",)), ("warm 3% (gain)", CastRenderer(), fixes),
+                 ("shift 3% (add)", AddCastRenderer(), fixes), ("saturation +6%", SaturateRenderer(), fixes),
+                 ("warm + sharpen", CastRenderer(sharpen=True), fixes)]
+    print("   renderer         colour fix      dE2000  dE76   dE2000 blur15  dE76 blur15   dE2000 after pass 1..8")
+    for name, renderer, names in renderers:
+        for fix in names:
             s = apply_preset(UpscaleSettings(scale=4.0), "Creative").replace(
                 color_fix=fix, tile_size=512, tile_overlap=128)
             per_pass: list[float] = []
@@ -181,13 +206,13 @@ def print_drift() -> None:
             def measure(p, img, _per_pass=per_pass):
                 _per_pass.append(delta_e(img, lanczos_resize(original, p.output_size))[0])
 
-            result = upscale_image(original, s, CastRenderer(sharpen), save_pass=measure)
+            curve_wanted = name.startswith("warm 3%")
+            result = upscale_image(original, s, renderer, save_pass=measure if curve_wanted else None)
             ref = lanczos_resize(original, result.plan.target_size)
             de00, de76 = delta_e(result.image, ref)
             b00, b76 = delta_e(result.image, ref, blur=15)
-            name = "cast+sharpen" if sharpen else "cast"
             curve = " ".join(f"{v:.2f}" for v in per_pass)
-            print(f"   {name:<14} {fix:<11} {de00:<10.2f} {de76:<8.2f} {b00:<14.2f} {b76:<12.2f}  {curve}")
+            print(f"   {name:<16} {fix:<15} {de00:<7.2f} {de76:<6.2f} {b00:<14.2f} {b76:<12.2f}  {curve}")
 
 
 # ---- 3. seams ------------------------------------------------------------------------
@@ -269,9 +294,26 @@ def print_seams() -> None:
 
 # ---- 4. peak memory -------------------------------------------------------------------
 
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process in MiB.
+
+    Linux's VmHWM belongs to the current address space; ru_maxrss is not used there
+    because Linux carries it over from the parent across fork + exec (the child would
+    report the benchmark's own earlier peak).
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB elsewhere
+
+
 def ram_child(preset: str, trace: bool) -> None:
     """Run one 1024 -> 4096 upscale and print 'rss_mb traced_mb base_mb seconds'."""
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    base = peak_rss_mib()
     src = np.ascontiguousarray(cv2.resize(data.astronaut(), SOURCE, interpolation=cv2.INTER_CUBIC))
     s = apply_preset(UpscaleSettings(scale=TARGET_SCALE), preset)
     if trace:
@@ -281,19 +323,19 @@ def ram_child(preset: str, trace: bool) -> None:
     secs = time.perf_counter() - t0
     traced = tracemalloc.get_traced_memory()[1] / 2**20 if trace else 0.0
     assert result.image.shape == (4096, 4096, 3)
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+    rss = peak_rss_mib()
     print(f"{rss:.0f} {traced:.0f} {base:.0f} {secs:.1f}")
 
 
 def print_ram() -> None:
     print("\n== 4. Peak memory, 1024x1024 -> 4096x4096 (subprocess; 4096^2 RGB uint8 = 48 MiB) ==")
-    print("   preset     tracemalloc  ru_maxrss  after imports  wall s")
+    print("   preset     tracemalloc  peak RSS  after imports  wall s")
     for preset, trace in (("Fast", False), ("Fast", True), ("Creative", False)):
         out = subprocess.run([sys.executable, __file__, "--ram-child", preset] + (["--trace"] if trace else []),
                              capture_output=True, text=True, check=True).stdout.split()
         rss, traced, base, secs = out
         tm = f"{traced} MiB" if trace else "-"
-        print(f"   {preset:<10} {tm:<12} {rss} MiB{'':<4} {base} MiB{'':<7} {secs}"
+        print(f"   {preset:<10} {tm:<12} {rss} MiB{'':<3} {base} MiB{'':<7} {secs}"
               + ("   (tracemalloc on)" if trace else ""))
 
 

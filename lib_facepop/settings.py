@@ -425,7 +425,7 @@ UPSCALE_SIZE_MODES = ("scale", "size")
 UPSCALE_SPLITS = ("geometric", "linear")
 UPSCALE_DENOISE_SCHEDULES = ("geometric", "linear", "cosine")
 UPSCALE_SEED_MODES = ("increment", "fixed")
-UPSCALE_COLOR_FIXES = ("wavelet", "adain", "none")
+UPSCALE_COLOR_FIXES = ("matrix+wavelet", "wavelet", "adain", "none")
 
 
 @dataclass
@@ -528,11 +528,12 @@ class UpscaleSettings(SettingsBase):
                               hint="Render up to this many tiles of a row in one batch (needs VRAM).")
 
     # -- colour and output
-    color_fix: str = setting("wavelet", label="Colour fix", section="colour", choices=UPSCALE_COLOR_FIXES,
+    color_fix: str = setting("matrix+wavelet", label="Colour fix", section="colour", choices=UPSCALE_COLOR_FIXES,
                              infotext="color fix",
-                             hint="After each pass, pull colours back to the original's: wavelet keeps the "
-                                  "new detail and takes the broad colour from the original; adain matches "
-                                  "channel mean/contrast only.")
+                             hint="After each pass, pull colours back to the original's. wavelet (StableSR): keep "
+                                  "the new detail, take the broad colour from the original. matrix+wavelet: first "
+                                  "undo a global colour cast everywhere, fine detail included, so it cannot build "
+                                  "up over passes. adain: match channel mean/contrast only.")
     color_fix_strength: float = setting(1.0, label="Colour fix strength", section="colour", minimum=0.0,
                                         maximum=1.0, step=0.05, infotext="color fix strength",
                                         hint="0 = off, 1 = full. Lower it to keep intended relighting.")
