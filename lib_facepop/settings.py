@@ -291,6 +291,9 @@ def _to_text(info: FieldInfo, value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
     if info.type is float:
         return repr(float(value))
+    if info.type is str and (value != value.strip() or value == "" or (value[:1] == '"' and value[-1:] == '"')):
+        # the infotext line drops surrounding spaces and unquotes "..."; a JSON literal survives both
+        return json.dumps(value, ensure_ascii=False)
     return str(value)
 
 
@@ -299,6 +302,11 @@ def _from_text(info: FieldInfo, text: Any) -> Any:
         return text
     if info.type is list:
         return json.loads(text)
+    if info.type is str and len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        try:
+            return json.loads(text)
+        except ValueError:
+            return text
     return text
 
 
