@@ -130,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--timeout", type=float, default=600.0, help="seconds to wait for one WebUI render")
     r.add_argument("--debug", action="store_true", help="write debug images to OUT/Debugging/")
     r.add_argument("--faces", action="store_true", help="write each refined face")
+    r.add_argument("--seed", type=int, default=0, help="seed of the face passes (face i gets seed + i)")
     r.set_defaults(func=_lazy("lib_facepop.cli_run", "cmd_run"))
 
     u = sub.add_parser("upscale", help="multi-pass upscale")
@@ -140,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("--auth")
     u.add_argument("--timeout", type=float, default=600.0)
     u.add_argument("--save-passes", action="store_true", help="also write every intermediate pass")
+    u.add_argument("--seed", type=int, default=0)
     u.set_defaults(func=_lazy("lib_facepop.cli_run", "cmd_upscale"))
     return ap
 
