@@ -1,0 +1,1 @@
+"""Fake ``extensions`` namespace (A1111 mode): holds the fake sd-webui-controlnet extension."""

@@ -1,0 +1,1 @@
+"""``modules.api`` stand-in package (models + base64 helpers)."""

@@ -1,0 +1,13 @@
+"""``modules.ui`` subset: the symbols scripts import from it."""
+
+random_symbol = "\U0001f3b2\ufe0f"
+reuse_symbol = "\u267b\ufe0f"
+paste_symbol = "\u2199\ufe0f"
+refresh_symbol = "\U0001f504"
+save_style_symbol = "\U0001f4be"
+apply_style_symbol = "\U0001f4cb"
+clear_prompt_symbol = "\U0001f5d1\ufe0f"
+extra_networks_symbol = "\U0001f3b4"
+switch_values_symbol = "\u21c5"
+restore_progress_symbol = "\U0001f300"
+detect_image_size_symbol = "\U0001f4d0"
