@@ -13,9 +13,12 @@ other inputs are still processed, and the exit code is 1 if any input failed
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -26,10 +29,48 @@ from lib_facepop.settings import FaceSettings, SettingsError, parse_assignments
 SAMPLE = Path(__file__).resolve().parent / "assets" / "sample.jpg"
 
 
-def _quiet_native_logs() -> None:
-    """mediapipe/TFLite write INFO/WARNING lines to stderr; keep the CLI's stderr for real errors."""
+#: lines that mediapipe's C++ side (absl/glog, TFLite) prints to stderr on every graph start
+NATIVE_NOISE = re.compile(
+    r"^(W0000|I0000|E0000 .*(feedback|landmark_projection)|INFO: Created TensorFlow Lite|"
+    r"WARNING: All log messages before absl::InitializeLog)"
+)
+
+
+@contextlib.contextmanager
+def _quiet_native_logs():
+    """Keep the CLI's stderr for messages meant for the user.
+
+    mediapipe's C++ code writes warnings straight to file descriptor 2, below Python, and
+    ignores GLOG_minloglevel. The CLI (never the WebUI) routes fd 2 through a pipe and
+    drops only those known lines; everything else passes through unchanged.
+    """
     os.environ.setdefault("GLOG_minloglevel", "2")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        rd, wr = os.pipe()
+    except OSError:
+        yield
+        return
+    os.dup2(wr, 2)
+    os.close(wr)
+
+    def pump() -> None:
+        with os.fdopen(rd, "rb") as src, os.fdopen(os.dup(saved), "wb", buffering=0) as dst:
+            for line in src:
+                if not NATIVE_NOISE.match(line.decode("utf-8", "replace")):
+                    dst.write(line)
+
+    th = threading.Thread(target=pump, daemon=True)
+    th.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # closes the pipe's last write end: the pump drains and stops
+        os.close(saved)
+        th.join(timeout=2)
 
 
 def _inputs(args: argparse.Namespace) -> list[str]:
@@ -156,13 +197,16 @@ def _lazy(module: str, name: str):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _quiet_native_logs()
     ap = build_parser()
     args = ap.parse_args(argv)
     if not _inputs(args):
         ap.error("give at least one IMAGE (or --sample)")
-    try:
-        return int(args.func(args))
-    except SettingsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    with _quiet_native_logs():
+        try:
+            return int(args.func(args))
+        except SettingsError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return 130

@@ -17,7 +17,15 @@ import cv2
 import numpy as np
 
 from lib_facepop.align import Alignment, align_face, warp_to_canvas
-from lib_facepop.compose import blend, color_match, main_pass_mask, protect_mask, region_falloff, uncrop
+from lib_facepop.compose import (
+    blend,
+    color_match,
+    head_region,
+    main_pass_mask,
+    protect_mask,
+    region_falloff,
+    uncrop,
+)
 from lib_facepop.detect import DetectParams, Models, detect_faces
 from lib_facepop.face import Face
 from lib_facepop.render import Renderer, RenderInterrupted
@@ -268,6 +276,9 @@ class FacePipeline:
             messages.append(result.message)
         for rec, alpha in zip(recs, result.alphas):
             a = postprocess_mask(alpha, settings.mask_grow, settings.mask_feather)
+            if result.method_used in ("modnet", "selfie"):  # person mattes: keep the head, not the shoulders
+                sz = (rec.face.size[0] * rec.alignment.scale, rec.face.size[1] * rec.alignment.scale)
+                a = a * head_region(rec.alignment.canvas_size, sz, max(8.0, 2.0 * settings.mask_feather))
             a = a * region_falloff(rec.alignment.canvas_size, max(4.0, float(settings.mask_feather)))
             if face_mask is not None:
                 a = a * (_user_mask_on_canvas(face_mask, rec.alignment).astype(np.float32) / 255.0)
