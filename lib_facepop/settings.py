@@ -434,6 +434,10 @@ UPSCALE_SPLITS = ("geometric", "linear")
 UPSCALE_DENOISE_SCHEDULES = ("geometric", "linear", "cosine")
 UPSCALE_SEED_MODES = ("increment", "fixed")
 UPSCALE_COLOR_FIXES = ("matrix+wavelet", "wavelet", "adain", "none")
+#: ControlNet tile preprocessors (same names in sd-webui-controlnet and Forge's built-in ControlNet)
+UPSCALE_CN_MODULES = ("tile_resample", "tile_colorfix", "tile_colorfix+sharp")
+#: ControlNet control modes, as ControlNet's ``ControlMode`` enum values
+UPSCALE_CN_MODES = ("Balanced", "My prompt is more important", "ControlNet is more important")
 
 
 @dataclass
@@ -521,6 +525,14 @@ class UpscaleSettings(SettingsBase):
     controlnet_weight_end: float = setting(0.6, label="ControlNet weight (last pass)", section="schedule",
                                            minimum=0.0, maximum=2.0, step=0.05, infotext="cn weight end",
                                            hint="Weight on the last pass; passes in between go in a straight line.")
+    controlnet_module: str = setting("tile_resample", label="ControlNet preprocessor", section="schedule",
+                                     choices=UPSCALE_CN_MODULES, infotext="cn module",
+                                     hint="Preprocessor of the ControlNet tile unit (WebUI only). tile_colorfix also "
+                                          "locks colours to the pass input inside the sampler.")
+    controlnet_mode: str = setting("My prompt is more important", label="ControlNet control mode",
+                                   section="schedule", choices=UPSCALE_CN_MODES, infotext="cn mode",
+                                   hint="'My prompt is more important' lets new detail in (creative); 'Balanced' "
+                                        "holds the picture closer (faithful).")
 
     # -- tiles
     tile_size: int = setting(1024, label="Tile size", section="tiles", minimum=256, maximum=4096, step=8,

@@ -440,6 +440,7 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
         "steps": 24, "min_effective_steps": 10, "cfg_start": 7.0, "cfg_end": 5.0, "seed_mode": "increment",
         "controlnet_weight_start": 0.5, "controlnet_weight_end": 0.7,
         "tile_size": 1024, "tile_overlap": 128, "color_fix": "matrix+wavelet", "color_fix_strength": 1.0,
+        "controlnet_module": "tile_resample", "controlnet_mode": "My prompt is more important",
     }),
     # Small growth per pass (x1.41 for x4, under the 1.5 'faithful' cap), low denoise,
     # strong ControlNet, low CFG: keeps the picture, sharpens it.
@@ -449,6 +450,7 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
         "steps": 30, "min_effective_steps": 10, "cfg_start": 5.0, "cfg_end": 5.0, "seed_mode": "increment",
         "controlnet_weight_start": 0.9, "controlnet_weight_end": 0.9,
         "tile_size": 1024, "tile_overlap": 128, "color_fix": "matrix+wavelet", "color_fix_strength": 1.0,
+        "controlnet_module": "tile_colorfix", "controlnet_mode": "Balanced",
     }),
     # Clarity's schedule (0.35 x0.8, CFG 6, CN 0.6) in two passes, with effective steps
     # kept at 8 and a wider overlap than Clarity's 32 px.
@@ -458,6 +460,7 @@ PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
         "steps": 20, "min_effective_steps": 8, "cfg_start": 6.0, "cfg_end": 6.0, "seed_mode": "increment",
         "controlnet_weight_start": 0.6, "controlnet_weight_end": 0.6,
         "tile_size": 1024, "tile_overlap": 96, "color_fix": "matrix+wavelet", "color_fix_strength": 1.0,
+        "controlnet_module": "tile_resample", "controlnet_mode": "My prompt is more important",
     }),
 })
 
