@@ -138,7 +138,10 @@ def cmd_upscale(args: argparse.Namespace) -> int:
     from lib_facepop.upscale import upscale_image
 
     try:
-        settings = UpscaleSettings.from_dict(parse_assignments(args.set or []))
+        data = parse_assignments(args.set or [])
+        if "enabled" in UpscaleSettings.field_names():
+            data.setdefault("enabled", True)  # running the command is what enables it
+        settings = UpscaleSettings.from_dict(data)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -79,3 +79,20 @@ def test_run_against_a_webui_over_http(tmp_path):
     res = run_cli("run", "--sample", "--out", str(tmp_path / "x"), "--renderer", "webui-api", "--url", url,
                   "--timeout", "5")
     assert res.returncode == 1 and "unreachable" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_upscale_cli_runs_the_pass_loop(tmp_path):
+    from lib_facepop.settings import UpscaleSettings
+
+    res = run_cli("upscale", "--sample", str(tmp_path / "missing.png"), "--out", str(tmp_path), "--renderer",
+                  "identity", "--set", "passes=3", "--set", "scale=1.5", "--save-passes")
+    assert res.returncode == 1 and "no such file" in res.stderr  # the missing input fails alone
+    out = Image.open(tmp_path / "sample.upscaled.png")
+    src = Image.open(SAMPLE)
+    assert out.size == (round(src.width * 1.5 / 8) * 8, round(src.height * 1.5 / 8) * 8)
+    assert sorted(p.name for p in tmp_path.glob("sample.upscaled.pass*.png")) == [
+        f"sample.upscaled.pass{i}.png" for i in (1, 2, 3)]
+    params = parse_infotext(out.info["parameters"])
+    s = UpscaleSettings.from_infotext(params)
+    assert s.passes == 3 and s.scale == 1.5
+    assert params["FacePop Upscale plan"].count("|") == 2  # one entry per pass
