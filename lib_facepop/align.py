@@ -165,12 +165,20 @@ def warp_to_canvas(image: np.ndarray, al: Alignment, *, interpolation: int = cv2
     """
     w, h = al.canvas_size
     if al.scale < 0.5:
+        # only the region under the canvas is reduced (clipped to the image, so mirroring at
+        # the image border is unchanged), not the whole image
+        x0, y0, x1, y1 = al.image_bounds((image.shape[1], image.shape[0]))
+        x0, y0 = max(0, x0 - 2), max(0, y0 - 2)
+        x1, y1 = min(image.shape[1], x1 + 2), min(image.shape[0], y1 + 2)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            x0, y0, x1, y1 = 0, 0, image.shape[1], image.shape[0]
+        sub = image[y0:y1, x0:x1]
         f = al.scale * 1.5
-        small = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
-        sx = small.shape[1] / image.shape[1]
-        sy = small.shape[0] / image.shape[0]
-        # small -> image pixels, with resize's pixel-centre convention: x = (x_s + 0.5) / sx - 0.5
-        pre = np.array([[1.0 / sx, 0, 0.5 / sx - 0.5], [0, 1.0 / sy, 0.5 / sy - 0.5], [0, 0, 1]])
+        small = cv2.resize(sub, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
+        sx = small.shape[1] / sub.shape[1]
+        sy = small.shape[0] / sub.shape[0]
+        # small -> image pixels, with resize's pixel-centre convention: x = (x_s + 0.5) / sx - 0.5 + x0
+        pre = np.array([[1.0 / sx, 0, 0.5 / sx - 0.5 + x0], [0, 1.0 / sy, 0.5 / sy - 0.5 + y0], [0, 0, 1]])
         m = np.vstack([al.matrix, [0, 0, 1]]) @ pre
         return cv2.warpAffine(small, m[:2], (w, h), flags=interpolation, borderMode=cv2.BORDER_REFLECT_101)
     return cv2.warpAffine(image, al.matrix, (w, h), flags=interpolation, borderMode=cv2.BORDER_REFLECT_101)
