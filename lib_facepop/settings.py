@@ -361,11 +361,14 @@ class FaceSettings(SettingsBase):
     separate: bool = setting(False, label="Separate face processing", section="face pass", infotext="separate",
                              hint="Use the settings below for face passes instead of the main ones.")
     steps: int = setting(40, label="Face steps", section="face pass", minimum=1, maximum=150, step=1,
-                         infotext="steps")
+                         infotext="steps",
+                         hint="Sampling steps of each face pass (img2img runs about steps x denoise of them).")
     cfg_scale: float = setting(7.0, label="Face CFG scale", section="face pass", minimum=0.0, maximum=30.0, step=0.5,
-                               infotext="cfg")
+                               infotext="cfg", hint="How closely each face pass follows its prompt.")
     denoise: float = setting(0.4, label="Face denoising strength", section="face pass", minimum=0.0, maximum=1.0,
-                             step=0.01, infotext="denoise")
+                             step=0.01, infotext="denoise",
+                             hint="How much each face may change (0-1): 0.3-0.45 keeps the identity, higher "
+                                  "re-imagines the face.")
     prompt: str = setting("", label="Face prompt", section="face pass", infotext="prompt", multiline=True,
                           hint="Blank = the main prompt.")
     negative_prompt: str = setting("", label="Face negative prompt", section="face pass", infotext="negative",
