@@ -69,3 +69,9 @@ def test_hints_attach_inside_facepop_panels_only(tmp_path):
     assert out["face"][2].startswith("Detect and align")
     assert out["up"][0] == {f.label: f.hint for f in UpscaleSettings.fields_info()}["Passes"]
     assert out["foreign"] == [""]  # another extension's label with the same text keeps its own hint
+
+
+def test_settings_doc_is_current():
+    res = subprocess.run([sys.executable, "tools/gen_settings_doc.py", "--check"], cwd=ROOT, capture_output=True,
+                         text=True)
+    assert res.returncode == 0, res.stderr

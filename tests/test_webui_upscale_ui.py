@@ -194,3 +194,16 @@ def test_tile_model_matches_the_checkpoint_family():
     assert pick_tile_model(names, sdxl=True) == "xinsir-controlnet-tile-sdxl-1.0 [12345678]"
     assert pick_tile_model(names[:2], sdxl=False) is None
     assert pick_tile_model(names[:3], sdxl=True) is None  # an SD1.5 tile model would fail on SDXL
+
+
+def test_api_dict_accepts_a_preset_under_explicit_keys(webui_a1111):
+    from lib_facepop.upscale import PRESETS, apply_preset
+    from lib_facepop.webui.upscale_script import settings_from_args
+
+    s = settings_from_args([{"preset": "Creative", "scale": 3.0}])
+    expected = apply_preset(UpscaleSettings(), "Creative").replace(scale=3.0, enabled=True)
+    assert s == expected and s.passes == PRESETS["Creative"].get("passes", s.passes)
+    from lib_facepop.settings import SettingsError
+
+    with pytest.raises(SettingsError, match="preset"):
+        settings_from_args([{"preset": "Wild"}])

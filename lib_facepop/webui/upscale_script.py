@@ -7,7 +7,8 @@ scheduled per pass (``lib_facepop.upscale``). The controls are generated from
 
 API: ``"script_name": "FacePop Upscale"`` with ``"script_args"`` either the values in
 ``UpscaleSettings`` field order (``UpscaleSettings().to_args()``; a shorter list leaves the
-rest at their defaults) or ``[{"scale": 4, "passes": 3, ...}]`` (one dict of settings).
+rest at their defaults) or ``[{"scale": 4, "passes": 3, ...}]`` (one dict of settings; a
+``"preset": "Creative" | "Faithful" | "Fast"`` key applies that preset under the other keys).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from modules import scripts
 
 from lib_facepop.settings import UpscaleSettings
+from lib_facepop.upscale import apply_preset
 from lib_facepop.webui.upscale_faces import default_pipeline
 from lib_facepop.webui.upscale_run import run_upscale
 from lib_facepop.webui.upscale_ui import build_controls
@@ -36,8 +38,16 @@ def settings_from_args(args: Sequence[Any]) -> UpscaleSettings:
     """
     args = list(args)
     if args and isinstance(args[0], Mapping):
-        args = args[:1]
-    settings = UpscaleSettings.from_args(args)
+        data = dict(args[0])
+        preset = data.pop("preset", None)
+        if preset is not None:
+            # the preset fills its fields first; keys given next to it still win
+            base = apply_preset(UpscaleSettings(), str(preset))
+            settings = UpscaleSettings.from_dict({**base.to_dict(), **data})
+        else:
+            settings = UpscaleSettings.from_dict(data)
+    else:
+        settings = UpscaleSettings.from_args(args)
     return settings if settings.enabled else settings.replace(enabled=True)
 
 
