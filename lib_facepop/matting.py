@@ -232,7 +232,10 @@ class Matter:
         if method == "modnet":
             try:
                 sess = self.modnet()
-                return MatteResult(sess.predict(canvases), "modnet", sess.provider)
+                # onnxruntime-gpu that quietly fell back to the CPU: say so, it is 10-50x slower
+                fell_back = sess.requested == CUDA and sess.provider != CUDA
+                return MatteResult(sess.predict(canvases), "modnet", sess.provider,
+                                   message=sess.describe() if fell_back else "")
             except ModelUnavailable as exc:
                 message = f"{exc}; used the bundled selfie segmenter instead"
                 method = "selfie"

@@ -115,3 +115,13 @@ def test_broken_model_file_falls_back(tmp_path, face_crop):
     bad.write_bytes(b"not an onnx model")
     res = Matter(modnet_path=bad, allow_download=False).matte([face_crop], "modnet")
     assert res.method_used == "selfie" and "could not be loaded" in res.message
+
+
+def test_cuda_fallback_is_reported(onnx_path, face_crop):
+    """onnxruntime-gpu without CUDA: the session's real provider is read and the fallback said."""
+    m = Matter(modnet_path=onnx_path, allow_download=False)
+    sess = m.modnet()
+    sess.requested = "CUDAExecutionProvider"  # as on a machine where CUDA is listed but does not load
+    res = m.matte([face_crop], "modnet")
+    assert res.provider == "CPUExecutionProvider"
+    assert "did not load" in res.message and "CPU" in res.message
