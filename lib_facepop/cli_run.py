@@ -8,12 +8,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from lib_facepop.cli import _inputs, _settings
-from lib_facepop.imageio import ImageError, LoadedImage, load_image
-from lib_facepop.infotext import build_infotext, pnginfo
+from lib_facepop.debug import write_debug
+from lib_facepop.imageio import ImageError, load_image, save_png
+from lib_facepop.infotext import build_infotext
 from lib_facepop.render import IdentityRenderer, PreviewRenderer, Renderer, RendererError
 
 
@@ -34,15 +34,6 @@ def free_stem(out: Path, stem: str, suffixes: tuple[str, ...]) -> str:
         i += 1
         cand = f"{stem}-{i}"
     return cand
-
-
-def save_png(path: Path, rgb: np.ndarray, alpha: np.ndarray | None = None, infotext: str | None = None) -> None:
-    """Write exclusively (never replacing a file), keeping the input's transparency if it had any."""
-    img = Image.fromarray(rgb)
-    if alpha is not None:
-        img = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
-    with open(path, "xb") as fh:
-        img.save(fh, format="PNG", pnginfo=pnginfo(infotext) if infotext else None)
 
 
 def _fail(path: str, exc: BaseException) -> None:
@@ -95,42 +86,6 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"(detect {t['detect']:.0f} ms, render {t['render']:.0f} ms, matte {t['matte']:.0f} ms, "
               f"composite {t['composite']:.0f} ms)")
     return 1 if failed else 0
-
-
-def write_debug(writer, stem: str, img: LoadedImage, result) -> Path:
-    """The original FacePop's Debugging images, plus one contact sheet per image."""
-    from lib_facepop.align import make_alignment, warp_to_canvas
-    from lib_facepop.debug import contact_sheet, draw_detections, draw_landmarks, draw_orientation, mask_view, overlay
-
-    tiles: list[tuple[str, np.ndarray]] = []
-    det = draw_detections(img.rgb, [r.face for r in result.faces])
-    writer.write(det, stem, "detections")
-    tiles.append(("detections", det))
-    for rec in result.faces:
-        al = rec.alignment
-        # the same crop without the rotation: what the face looked like before the orientation fix
-        unrot = make_alignment(al.center, (al.crop_size[0], al.crop_size[1]), 0.0, width=al.canvas_size[0],
-                               height=al.canvas_size[1], padding=0.0, keep_aspect=False, rotation_threshold=0.0)
-        before = warp_to_canvas(img.rgb, unrot)
-        orient = draw_orientation(before, rec.canvas_before, al.roll)
-        writer.write(orient, stem, f"face{rec.index}_orientation")
-        if rec.face.landmarks:
-            pts = np.array(rec.face.landmarks)
-            lm = draw_landmarks(rec.canvas_before, al.to_canvas(pts), unrot.to_canvas(pts))
-            writer.write(lm, stem, f"face{rec.index}_landmarks")
-            tiles.append((f"face {rec.index} landmarks (roll {rec.face.roll:.1f})", lm))
-        tiles.append((f"face {rec.index} orientation", orient))
-        if rec.alpha is not None:
-            mv = mask_view(rec.alpha)
-            writer.write(mv, stem, f"face{rec.index}_mask_{rec.matte_method}")
-            tiles.append((f"face {rec.index} mask ({rec.matte_method})", mv))
-        if rec.canvas_after is not None:
-            tiles.append((f"face {rec.index} refined", rec.canvas_after))
-    ov = overlay(result.image, result.protect)
-    writer.write(ov, stem, "overlay")
-    writer.write(mask_view(result.main_mask), stem, "main_pass_mask")
-    tiles += [("final overlay", ov), ("main pass mask", mask_view(result.main_mask))]
-    return writer.write(contact_sheet(tiles, columns=4), stem, "contact_sheet")
 
 
 def cmd_upscale(args: argparse.Namespace) -> int:

@@ -272,3 +272,44 @@ class DebugWriter:
     def write_all(self, images: Sequence[tuple[str, np.ndarray]], stem: str) -> list[Path]:
         """Write ``(kind, image)`` pairs under one stem; returns the paths in order."""
         return [self.write(img, stem, kind) for kind, img in images]
+
+
+def write_debug(writer: DebugWriter, stem: str, img, result) -> Path:
+    """The original FacePop's Debugging images for one pipeline result, plus a contact sheet.
+
+    ``img`` has ``.rgb`` (the input, RGB uint8) and ``result`` is a ``PipelineResult``: the
+    detections, per face the orientation fix, landmarks (where they were and where they
+    are on the upright canvas) and mask, then the final overlay and the main-pass mask.
+    Returns the contact sheet's path.
+    """
+    from lib_facepop.align import make_alignment, warp_to_canvas
+
+    tiles: list[tuple[str, np.ndarray]] = []
+    det = draw_detections(img.rgb, [r.face for r in result.faces])
+    writer.write(det, stem, "detections")
+    tiles.append(("detections", det))
+    for rec in result.faces:
+        al = rec.alignment
+        # the same crop without the rotation: what the face looked like before the orientation fix
+        unrot = make_alignment(al.center, (al.crop_size[0], al.crop_size[1]), 0.0, width=al.canvas_size[0],
+                               height=al.canvas_size[1], padding=0.0, keep_aspect=False, rotation_threshold=0.0)
+        before = warp_to_canvas(img.rgb, unrot)
+        orient = draw_orientation(before, rec.canvas_before, al.roll)
+        writer.write(orient, stem, f"face{rec.index}_orientation")
+        if rec.face.landmarks:
+            pts = np.array(rec.face.landmarks)
+            lm = draw_landmarks(rec.canvas_before, al.to_canvas(pts), unrot.to_canvas(pts))
+            writer.write(lm, stem, f"face{rec.index}_landmarks")
+            tiles.append((f"face {rec.index} landmarks (roll {rec.face.roll:.1f})", lm))
+        tiles.append((f"face {rec.index} orientation", orient))
+        if rec.alpha is not None:
+            mv = mask_view(rec.alpha)
+            writer.write(mv, stem, f"face{rec.index}_mask_{rec.matte_method}")
+            tiles.append((f"face {rec.index} mask ({rec.matte_method})", mv))
+        if rec.canvas_after is not None:
+            tiles.append((f"face {rec.index} refined", rec.canvas_after))
+    ov = overlay(result.image, result.protect)
+    writer.write(ov, stem, "overlay")
+    writer.write(mask_view(result.main_mask), stem, "main_pass_mask")
+    tiles += [("final overlay", ov), ("main pass mask", mask_view(result.main_mask))]
+    return writer.write(contact_sheet(tiles, columns=4), stem, "contact_sheet")

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from lib_facepop.infotext import pnginfo
+
 #: the largest image FacePop will open, in pixels (a 10000x10000 render)
 MAX_PIXELS = 100_000_000
 
@@ -115,3 +117,12 @@ def unique_path(path: Path) -> Path:
         if not cand.exists():
             return cand
         i += 1
+
+
+def save_png(path: Path, rgb: np.ndarray, alpha: np.ndarray | None = None, infotext: str | None = None) -> None:
+    """Write exclusively (never replacing a file), keeping the input's transparency if it had any."""
+    img = Image.fromarray(rgb)
+    if alpha is not None:
+        img = Image.fromarray(np.dstack([rgb, alpha]), "RGBA")
+    with open(path, "xb") as fh:
+        img.save(fh, format="PNG", pnginfo=pnginfo(infotext) if infotext else None)

@@ -15,8 +15,7 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lib_facepop.cli_run import write_debug  # noqa: E402
-from lib_facepop.debug import DebugWriter  # noqa: E402
+from lib_facepop.debug import DebugWriter, write_debug  # noqa: E402
 from lib_facepop.imageio import load_image  # noqa: E402
 from lib_facepop.matting import Matter  # noqa: E402
 from lib_facepop.pipeline import FacePipeline  # noqa: E402

@@ -90,7 +90,7 @@ def debug_enabled(settings: FaceSettings) -> bool:
 
 def write_png_exclusive(directory: Path, stem: str, rgb: np.ndarray, infotext: str | None = None) -> Path:
     """``<stem>.png``, or ``<stem>-1.png``... whichever does not exist yet, created with 'xb'."""
-    from lib_facepop.cli_run import save_png
+    from lib_facepop.imageio import save_png
 
     directory.mkdir(parents=True, exist_ok=True)
     n = 0
@@ -134,8 +134,7 @@ def save_debug(p: Any, settings: FaceSettings, image: np.ndarray, result: Pipeli
     mask and a contact sheet) for one image; returns the contact sheet's path."""
     if not debug_enabled(settings):
         return None
-    from lib_facepop.cli_run import write_debug
-    from lib_facepop.debug import DebugWriter
+    from lib_facepop.debug import DebugWriter, write_debug
 
     writer = DebugWriter(debug_dir(p, settings, image_seed))
     return write_debug(writer, stem, SimpleNamespace(rgb=np.asarray(image)), result)
