@@ -261,6 +261,8 @@ def detect_faces(
             continue
         if any(_same_face(c, f) for f in faces):
             continue  # another pass's box of a face already measured: don't pay the mesh twice
+        if mask is not None and not _box_touches_mask(c.box, mask):
+            continue  # wholly outside the allowed region: not worth measuring
         face = measure_face(rgb, c, models)
         if face is None:
             continue
@@ -282,6 +284,13 @@ def _same_face(c: Candidate, f: Face) -> bool:
     d = np.hypot(c.center[0] - f.center[0], c.center[1] - f.center[1])
     ratio = max(c.side, f.size[0]) / max(1e-6, min(c.side, f.size[0]))
     return d < 0.5 * f.size[0] and ratio < 2.5
+
+
+def _box_touches_mask(box: tuple[float, float, float, float], mask: np.ndarray) -> bool:
+    h, w = mask.shape[:2]
+    x0, y0 = max(0, int(box[0])), max(0, int(box[1]))
+    x1, y1 = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
+    return x1 > x0 and y1 > y0 and bool(mask[y0:y1, x0:x1].max() > 127)
 
 
 def _center_in_mask(face: Face, mask: np.ndarray) -> bool:
