@@ -583,6 +583,54 @@ def _component_hook(phase: str, component: Any, kwargs: dict) -> None:
             runner.after_component(component, **kwargs)
 
 
+_REAL_GRADIO_ORIGINALS: dict[str, Any] = {}
+
+
+def _patch_real_gradio() -> None:
+    """What A1111's ``modules/gradio_extensons.py`` does to a *real* gradio (3.41), so a Script's
+    ``ui()`` builds real components as in the WebUI: every input/output component's constructor
+    pops ``tooltip=`` into ``webui_tooltip``, runs the before/after component callbacks around the
+    original constructor (``_component_hook``) and prefixes ``gradio-<block name>`` to its
+    ``elem_classes``; ``get_config()`` hands ``webui_tooltip`` to the page (the WebUI's hints.js
+    reads it from ``gradio_config``). ``uninstall()`` puts the originals back."""
+    import gradio
+
+    if _REAL_GRADIO_ORIGINALS:
+        return
+    io_class = getattr(gradio.components, "IOComponent", None) or gradio.components.Component
+    block_class = gradio.blocks.Block
+    original_init = io_class.__init__
+    original_get_config = block_class.get_config
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        self.webui_tooltip = kwargs.pop("tooltip", None)
+        _component_hook("before", self, kwargs)
+        original_init(self, *args, **kwargs)
+        self.elem_classes = [f"gradio-{self.get_block_name()}", *(self.elem_classes or [])]
+        if getattr(self, "multiselect", False):
+            self.elem_classes.append("multiselect")
+        _component_hook("after", self, kwargs)
+
+    def get_config(self: Any) -> dict:
+        config = original_get_config(self)
+        if getattr(self, "webui_tooltip", None):
+            config["webui_tooltip"] = self.webui_tooltip
+        return config
+
+    _REAL_GRADIO_ORIGINALS.update({"io_class": io_class, "init": original_init,
+                                   "block_class": block_class, "get_config": original_get_config})
+    io_class.__init__ = init
+    block_class.get_config = get_config
+
+
+def _unpatch_real_gradio() -> None:
+    if not _REAL_GRADIO_ORIGINALS:
+        return
+    _REAL_GRADIO_ORIGINALS["io_class"].__init__ = _REAL_GRADIO_ORIGINALS["init"]
+    _REAL_GRADIO_ORIGINALS["block_class"].get_config = _REAL_GRADIO_ORIGINALS["get_config"]
+    _REAL_GRADIO_ORIGINALS.clear()
+
+
 def current() -> Double | None:
     """The installed Double, or None."""
     return _current
@@ -617,6 +665,8 @@ def install(mode: str = "a1111", tmp_path: str | os.PathLike | None = None, *, c
         if not double.real_gradio:
             gradio = _load_package("gradio", FAKE_ROOT / "gradio")
             gradio._component_hook = _component_hook
+        else:
+            _patch_real_gradio()
         modules = _load_package("modules", FAKE_ROOT / "modules")
         modules.WEBUI_DOUBLE = double
         for name in _MODULE_ORDER:
@@ -689,4 +739,5 @@ def uninstall() -> None:
                 changed = True
     sys.modules.update(double._saved_modules)
     sys.path[:] = double._saved_path
+    _unpatch_real_gradio()
     _current = None
