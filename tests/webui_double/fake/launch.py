@@ -24,15 +24,15 @@ skip_install = False
 
 
 def is_installed(package: str) -> bool:
+    """A distribution of that name, else an importable module of that name."""
     try:
-        dist = importlib.metadata.distribution(package)
+        return importlib.metadata.distribution(package) is not None
     except importlib.metadata.PackageNotFoundError:
-        try:
-            spec = importlib.util.find_spec(package)
-        except ModuleNotFoundError:
-            return False
-        return spec is not None
-    return dist is not None
+        pass
+    try:
+        return importlib.util.find_spec(package) is not None
+    except ModuleNotFoundError:
+        return False
 
 
 def run_pip(command: str, desc: str | None = None, live: bool = False):

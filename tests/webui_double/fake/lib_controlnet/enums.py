@@ -4,31 +4,30 @@ from enum import Enum
 
 
 class HiResFixOption(Enum):
-    BOTH = "Both"
-    LOW_RES_ONLY = "Low res only"
-    HIGH_RES_ONLY = "High res only"
+    """Which pass of a hires-fix job a unit applies to."""
+
+    BOTH, LOW_RES_ONLY, HIGH_RES_ONLY = "Both", "Low res only", "High res only"
 
     @staticmethod
     def from_value(value) -> "HiResFixOption":
-        if isinstance(value, str) and value.startswith("HiResFixOption."):
-            return getattr(HiResFixOption, value.split(".")[1])
-        if isinstance(value, str):
-            return HiResFixOption(value)
+        """Accepts a member, its value, its index, or the text ``"HiResFixOption.<NAME>"``."""
         if isinstance(value, int):
             return list(HiResFixOption)[value]
-        assert isinstance(value, HiResFixOption)
-        return value
+        if not isinstance(value, str):
+            assert isinstance(value, HiResFixOption)
+            return value
+        if value.startswith("HiResFixOption."):
+            return getattr(HiResFixOption, value.split(".")[1])
+        return HiResFixOption(value)
 
     @property
     def low_res_enabled(self) -> bool:
-        return self in (HiResFixOption.BOTH, HiResFixOption.LOW_RES_ONLY)
+        return self is not HiResFixOption.HIGH_RES_ONLY
 
     @property
     def high_res_enabled(self) -> bool:
-        return self in (HiResFixOption.BOTH, HiResFixOption.HIGH_RES_ONLY)
+        return self is not HiResFixOption.LOW_RES_ONLY
 
 
 class InputMode(Enum):
-    SIMPLE = "simple"
-    BATCH = "batch"
-    MERGE = "merge"
+    SIMPLE, BATCH, MERGE = "simple", "batch", "merge"

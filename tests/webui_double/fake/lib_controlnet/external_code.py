@@ -16,56 +16,50 @@ from PIL import Image
 
 from lib_controlnet.enums import HiResFixOption, InputMode
 
+_API_VERSION = 2
+
 
 def get_api_version() -> int:
-    return 2
+    return _API_VERSION
 
 
 class ControlMode(Enum):
-    BALANCED = "Balanced"
-    PROMPT = "My prompt is more important"
-    CONTROL = "ControlNet is more important"
+    BALANCED, PROMPT, CONTROL = "Balanced", "My prompt is more important", "ControlNet is more important"
 
 
 class BatchOption(Enum):
-    DEFAULT = "All ControlNet units for all images in a batch"
-    SEPARATE = "Each ControlNet unit for each image in a batch"
+    DEFAULT, SEPARATE = ("All ControlNet units for all images in a batch",
+                         "Each ControlNet unit for each image in a batch")
 
 
 class ResizeMode(Enum):
-    RESIZE = "Just Resize"
-    INNER_FIT = "Crop and Resize"
-    OUTER_FIT = "Resize and Fill"
+    RESIZE, INNER_FIT, OUTER_FIT = "Just Resize", "Crop and Resize", "Resize and Fill"
 
     def int_value(self) -> int:
-        return [ResizeMode.RESIZE, ResizeMode.INNER_FIT, ResizeMode.OUTER_FIT].index(self)
+        return list(ResizeMode).index(self)
 
 
-resize_mode_aliases = {
-    "Inner Fit (Scale to Fit)": "Crop and Resize",
-    "Outer Fit (Shrink to Fit)": "Resize and Fill",
-    "Scale to Fit (Inner Fit)": "Crop and Resize",
-    "Envelope (Outer Fit)": "Resize and Fill",
+resize_mode_aliases = {  # names of older versions -> the current value
+    legacy: mode.value
+    for legacy, mode in (("Inner Fit (Scale to Fit)", ResizeMode.INNER_FIT),
+                         ("Outer Fit (Shrink to Fit)", ResizeMode.OUTER_FIT),
+                         ("Scale to Fit (Inner Fit)", ResizeMode.INNER_FIT),
+                         ("Envelope (Outer Fit)", ResizeMode.OUTER_FIT))
 }
 
 
 def resize_mode_from_value(value) -> ResizeMode:
-    if isinstance(value, str):
-        return ResizeMode(resize_mode_aliases.get(value, value))
+    """A member, a value or legacy name, or an index (3 and beyond mean "Just Resize")."""
     if isinstance(value, int):
         assert value >= 0
-        if value == 3 or value >= len(ResizeMode):
-            return ResizeMode.RESIZE
-        return list(ResizeMode)[value]
-    return value
+        return list(ResizeMode)[value] if value < len(ResizeMode) else ResizeMode.RESIZE
+    return ResizeMode(resize_mode_aliases.get(value, value)) if isinstance(value, str) else value
 
 
 def control_mode_from_value(value) -> ControlMode:
-    if isinstance(value, str):
-        return ControlMode(value)
     if isinstance(value, int):
         return list(ControlMode)[value]
-    return value
+    return ControlMode(value) if isinstance(value, str) else value
 
 
 def visualize_inpaint_mask(img: np.ndarray) -> np.ndarray:
@@ -90,9 +84,9 @@ class GradioImageMaskPair(TypedDict):
 
 
 def to_base64_nparray(encoding: str) -> np.ndarray:
-    if encoding.startswith("data:image/"):
-        encoding = encoding.split(";")[1].split(",")[1]
-    return np.array(Image.open(io.BytesIO(base64.b64decode(encoding)))).astype("uint8")
+    """Plain base64 or a data URL -> uint8 array."""
+    payload = encoding.split(";")[1].split(",")[1] if encoding.startswith("data:image/") else encoding
+    return np.array(Image.open(io.BytesIO(base64.b64decode(payload)))).astype("uint8")
 
 
 @dataclass

@@ -16,7 +16,8 @@ exception_records: list[dict] = []
 
 
 def format_traceback(tb) -> list:
-    return [[f"{x.filename}, line {x.lineno}, {x.name}", x.line] for x in traceback.extract_tb(tb)]
+    frames = traceback.extract_tb(tb)
+    return [[f"{frame.filename}, line {frame.lineno}, {frame.name}", frame.line] for frame in frames]
 
 
 def format_exception(e: BaseException, tb) -> dict:
@@ -29,13 +30,12 @@ def get_exceptions() -> list:
 
 def record_exception() -> None:
     _, e, tb = sys.exc_info()
-    if e is None:
+    if e is None or (exception_records and exception_records[-1] == e):
         return
-    if exception_records and exception_records[-1] == e:
-        return
-    exception_records.append(format_exception(e, tb))
+    record = format_exception(e, tb)
+    exception_records.append(record)
     if len(exception_records) > 5:
-        exception_records.pop(0)
+        del exception_records[0]  # only the most recent ones are kept
 
 
 def _log(message: str, exc: str | None) -> None:
@@ -47,8 +47,7 @@ def _log(message: str, exc: str | None) -> None:
 def report(message: str, *, exc_info: bool = False) -> None:
     """Print ``*** message`` (and the traceback) to stderr, like errors.py L37-49."""
     record_exception()
-    for line in message.splitlines():
-        print("***", line, file=sys.stderr)
+    print("".join(f"*** {line}\n" for line in message.splitlines()), end="", file=sys.stderr)
     exc = None
     if exc_info:
         exc = traceback.format_exc()
@@ -65,19 +64,19 @@ def print_error_explanation(message: str) -> None:
 def display(e: BaseException, task: str | None, *, full_traceback: bool = False) -> None:
     record_exception()
     text = "".join(traceback.TracebackException.from_exception(e).format())
-    print(f"{task or 'error'}: {type(e).__name__}", file=sys.stderr)
+    heading = f"{task or 'error'}: {type(e).__name__}"
+    print(heading, file=sys.stderr)
     print(text, file=sys.stderr)
-    _log(f"{task or 'error'}: {type(e).__name__}: {e}", text)
+    _log(f"{heading}: {e}", text)
 
 
 already_displayed: dict = {}
 
 
 def display_once(e: BaseException, task: str) -> None:
-    if task in already_displayed:
-        return
-    display(e, task)
-    already_displayed[task] = 1
+    if task not in already_displayed:
+        display(e, task)
+        already_displayed[task] = 1
 
 
 def run(code, task: str) -> None:

@@ -19,10 +19,11 @@ class ExtraNetworkParams:
         self.named: dict[str, str] = {}
         for item in self.items:
             parts = item.split("=", 2) if isinstance(item, str) else [item]
-            if len(parts) == 2:
-                self.named[parts[0]] = parts[1]
-            else:
+            if len(parts) != 2:
                 self.positional.append(item)
+                continue
+            key, value = parts  # "key=value" is a named argument
+            self.named[key] = value
 
     def __eq__(self, other) -> bool:
         return isinstance(other, ExtraNetworkParams) and self.items == other.items

@@ -34,37 +34,45 @@ LANCZOS = Image.Resampling.LANCZOS if hasattr(Image, "Resampling") else Image.LA
 NEAREST = Image.Resampling.NEAREST if hasattr(Image, "Resampling") else Image.NEAREST
 
 
+def _default_grid_rows(count: int, batch_size: int) -> int:
+    """``opts.n_rows``: >0 fixed, 0 = batch size, -1 = about square (without empty cells if asked)."""
+    wanted = opts.n_rows
+    if wanted > 0:
+        return wanted
+    if wanted == 0:
+        return batch_size
+    if not opts.grid_prevent_empty_spots:
+        return round(math.sqrt(count))
+    rows = math.floor(math.sqrt(count))
+    while count % rows:  # the largest divisor of count not above its square root
+        rows -= 1
+    return rows
+
+
 def image_grid(imgs: list, batch_size: int = 1, rows: int | None = None) -> Image.Image:
     """Paste images into a grid; rows from ``opts.n_rows`` (L36-66)."""
-    if rows is None:
-        if opts.n_rows > 0:
-            rows = opts.n_rows
-        elif opts.n_rows == 0:
-            rows = batch_size
-        elif opts.grid_prevent_empty_spots:
-            rows = math.floor(math.sqrt(len(imgs)))
-            while len(imgs) % rows != 0:
-                rows -= 1
-        else:
-            rows = round(math.sqrt(len(imgs)))
-    rows = min(rows, len(imgs))
-    cols = math.ceil(len(imgs) / rows)
-    params = script_callbacks.ImageGridLoopParams(imgs, cols, rows)
-    script_callbacks.image_grid_callback(params)
-    w = max(img.width for img in imgs)
-    h = max(img.height for img in imgs)
-    grid = Image.new("RGB", (params.cols * w, params.rows * h), ImageColor.getcolor(opts.grid_background_color, "RGB"))
-    for i, img in enumerate(params.imgs):
-        dx = 0 if img.width == w else (w - img.width) // 2
-        dy = 0 if img.height == h else (h - img.height) // 2
-        grid.paste(img, box=(i % params.cols * w + dx, i // params.cols * h + dy))
+    count = len(imgs)
+    rows = min(_default_grid_rows(count, batch_size) if rows is None else rows, count)
+    layout = script_callbacks.ImageGridLoopParams(imgs, math.ceil(count / rows), rows)
+    script_callbacks.image_grid_callback(layout)  # callbacks may change cols/rows/imgs
+    cell_w, cell_h = max(img.width for img in imgs), max(img.height for img in imgs)
+    background = ImageColor.getcolor(opts.grid_background_color, "RGB")
+    grid = Image.new("RGB", (layout.cols * cell_w, layout.rows * cell_h), background)
+    for index, img in enumerate(layout.imgs):
+        row, col = divmod(index, layout.cols)
+        left = col * cell_w + (cell_w - img.width) // 2  # smaller images are centred in their cell
+        top = row * cell_h + (cell_h - img.height) // 2
+        grid.paste(img, box=(left, top))
     return grid
 
 
-class Grid(namedtuple("_Grid", ["tiles", "tile_w", "tile_h", "image_w", "image_h", "overlap"])):
-    @property
-    def tile_count(self) -> int:
-        return sum(len(row[2]) for row in self.tiles)
+_GridTuple = namedtuple("_Grid", ("tiles", "tile_w", "tile_h", "image_w", "image_h", "overlap"))
+
+
+class Grid(_GridTuple):
+    """``tiles``: ``[[y, h, [[x, w, tile_image], ...]], ...]``."""
+
+    tile_count = property(lambda self: sum(len(columns) for _y, _h, columns in self.tiles))
 
 
 def _tile_origins(size: int, tile: int, overlap: int) -> list[int]:
@@ -92,84 +100,107 @@ def _ramp(length: int, across: int, horizontal: bool) -> Image.Image:
 
 def combine_grid(grid: Grid) -> Image.Image:
     """Re-assemble tiles; overlaps blended with a linear ramp, left/top tile first (L114-142)."""
-    ov = grid.overlap
-    out = Image.new("RGB", (grid.image_w, grid.image_h))
+    combined = Image.new("RGB", (grid.image_w, grid.image_h))
     for y, h, row in grid.tiles:
         strip = Image.new("RGB", (grid.image_w, h))
         for x, w, tile in row:
-            if x == 0 or ov == 0:
-                strip.paste(tile, (x, 0))
-                continue
-            strip.paste(tile.crop((0, 0, ov, h)), (x, 0), mask=_ramp(ov, h, horizontal=True))
-            strip.paste(tile.crop((ov, 0, w, h)), (x + ov, 0))
-        if y == 0 or ov == 0:
-            out.paste(strip, (0, y))
-            continue
-        out.paste(strip.crop((0, 0, strip.width, ov)), (0, y), mask=_ramp(ov, grid.image_w, horizontal=False))
-        out.paste(strip.crop((0, ov, strip.width, h)), (0, y + ov))
-    return out
+            _place_fading_in(strip, tile, x, grid.overlap, (w, h), horizontal=True)
+        _place_fading_in(combined, strip, y, grid.overlap, (grid.image_w, h), horizontal=False)
+    return combined
+
+
+def _place_fading_in(canvas: Image.Image, piece: Image.Image, at: int, overlap: int, size, horizontal: bool) -> None:
+    """Paste ``piece`` (``size``) at offset ``at``; its first ``overlap`` pixels fade in over the canvas."""
+    if at == 0 or overlap == 0:
+        canvas.paste(piece, (at, 0) if horizontal else (0, at))
+        return
+    w, h = size
+    if horizontal:
+        head, tail = piece.crop((0, 0, overlap, h)), piece.crop((overlap, 0, w, h))
+        canvas.paste(head, (at, 0), mask=_ramp(overlap, h, horizontal=True))
+        canvas.paste(tail, (at + overlap, 0))
+    else:
+        head, tail = piece.crop((0, 0, w, overlap)), piece.crop((0, overlap, w, h))
+        canvas.paste(head, (0, at), mask=_ramp(overlap, w, horizontal=False))
+        canvas.paste(tail, (0, at + overlap))
 
 
 def resize_image(resize_mode: int, im: Image.Image, width: int, height: int, upscaler_name: str | None = None,
                  force_RGBA: bool = False) -> Image.Image:  # noqa: N803 - Forge's name
     """0 = just resize, 1 = crop and resize, 2 = resize and fill (L252-326). ``force_RGBA`` is Forge's."""
     forge = _double().forge
+    keep_alpha = forge and force_RGBA
     if forge and not force_RGBA and im.mode == "RGBA":
         im = im.convert("RGB")
     upscaler_name = upscaler_name or opts.upscaler_for_img2img
-
-    def resize(im: Image.Image, w: int, h: int) -> Image.Image:
-        if upscaler_name is None or upscaler_name == "None" or im.mode == "L" or (forge and force_RGBA):
-            return im.resize((w, h), resample=LANCZOS)
-        scale = max(w / im.width, h / im.height)
-        if scale > 1.0:
-            found = [x for x in shared.sd_upscalers if x.name == upscaler_name]
-            if not found:
-                upscaler = shared.sd_upscalers[0]
-                print(f"could not find upscaler named {upscaler_name or '<empty string>'}, using {upscaler.name} as a fallback")
-            else:
-                upscaler = found[0]
-            im = upscaler.scaler.upscale(im, scale, upscaler.data_path)
-        if im.width != w or im.height != h:
-            im = im.resize((w, h), resample=LANCZOS)
-        return im
-
     if resize_mode == 0:
-        return resize(im, width, height)
-    mode = "RGBA" if (forge and force_RGBA) else "RGB"
-    ratio = width / height
-    src_ratio = im.width / im.height
-    if resize_mode == 1:
-        src_w = width if ratio > src_ratio else im.width * height // im.height
-        src_h = height if ratio <= src_ratio else im.height * width // im.width
-        resized = resize(im, src_w, src_h)
-        res = Image.new(mode, (width, height))
-        res.paste(resized, box=(width // 2 - src_w // 2, height // 2 - src_h // 2))
-        return res
-    src_w = width if ratio < src_ratio else im.width * height // im.height
-    src_h = height if ratio >= src_ratio else im.height * width // im.width
-    resized = resize(im, src_w, src_h)
-    res = Image.new(mode, (width, height))
-    res.paste(resized, box=(width // 2 - src_w // 2, height // 2 - src_h // 2))
-    if ratio < src_ratio:
-        fill = height // 2 - src_h // 2
-        if fill > 0:
-            res.paste(resized.resize((width, fill), box=(0, 0, width, 0)), box=(0, 0))
-            res.paste(resized.resize((width, fill), box=(0, resized.height, width, resized.height)), box=(0, fill + src_h))
-    elif ratio > src_ratio:
-        fill = width // 2 - src_w // 2
-        if fill > 0:
-            res.paste(resized.resize((fill, height), box=(0, 0, 0, height)), box=(0, 0))
-            res.paste(resized.resize((fill, height), box=(resized.width, 0, resized.width, height)), box=(fill + src_w, 0))
-    return res
+        return _scale_to(im, width, height, upscaler_name, keep_alpha)
+    target_ratio, source_ratio = width / height, im.width / im.height
+    if resize_mode == 1:  # crop: cover the canvas, the overflow is cut off
+        match_width = target_ratio > source_ratio
+    else:  # fill: fit inside the canvas, the bands are stretched from the edges
+        match_width = target_ratio < source_ratio
+    if match_width:
+        size = (width, im.height * width // im.width)
+    else:
+        size = (im.width * height // im.height, height)
+    scaled = _scale_to(im, size[0], size[1], upscaler_name, keep_alpha)
+    canvas = Image.new("RGBA" if keep_alpha else "RGB", (width, height))
+    offset_x, offset_y = width // 2 - size[0] // 2, height // 2 - size[1] // 2
+    canvas.paste(scaled, box=(offset_x, offset_y))
+    if resize_mode != 1:
+        _stretch_edges_into_bands(canvas, scaled, offset_x, offset_y, size, target_ratio, source_ratio)
+    return canvas
+
+
+def _scale_to(im: Image.Image, w: int, h: int, upscaler_name, plain: bool) -> Image.Image:
+    """Lanczos, or the named upscaler first when enlarging (then Lanczos to the exact size)."""
+    if plain or upscaler_name is None or upscaler_name == "None" or im.mode == "L":
+        return im.resize((w, h), resample=LANCZOS)
+    factor = max(w / im.width, h / im.height)
+    if factor > 1.0:
+        upscaler = _upscaler_named(upscaler_name)
+        im = upscaler.scaler.upscale(im, factor, upscaler.data_path)
+    if (im.width, im.height) != (w, h):
+        im = im.resize((w, h), resample=LANCZOS)
+    return im
+
+
+def _upscaler_named(name):
+    for candidate in shared.sd_upscalers:
+        if candidate.name == name:
+            return candidate
+    fallback = shared.sd_upscalers[0]
+    shown = name or "<empty string>"
+    print(f"could not find upscaler named {shown}, using {fallback.name} as a fallback")
+    return fallback
+
+
+def _stretch_edges_into_bands(canvas, scaled, offset_x: int, offset_y: int, size, target_ratio, source_ratio) -> None:
+    """"Resize and fill": the empty bands get the outermost row/column of the image, stretched."""
+    width, height = canvas.size
+    if target_ratio < source_ratio and offset_y > 0:  # bands above and below
+        first_row = scaled.resize((width, offset_y), box=(0, 0, width, 0))
+        last_row = scaled.resize((width, offset_y), box=(0, scaled.height, width, scaled.height))
+        canvas.paste(first_row, box=(0, 0))
+        canvas.paste(last_row, box=(0, offset_y + size[1]))
+    elif target_ratio > source_ratio and offset_x > 0:  # bands left and right
+        first_column = scaled.resize((offset_x, height), box=(0, 0, 0, height))
+        last_column = scaled.resize((offset_x, height), box=(scaled.width, 0, scaled.width, height))
+        canvas.paste(first_column, box=(0, 0))
+        canvas.paste(last_column, box=(offset_x + size[0], 0))
 
 
 invalid_filename_chars = '#<>:"/\\|?*\n\r\t'
 invalid_filename_prefix = " "
 invalid_filename_postfix = " ."
 re_nonletters = re.compile(r"[\s" + string.punctuation + "]+")
-re_pattern = re.compile(r"(.*?)(?:\[([^\[\]]+)\]|$)")
-re_pattern_arg = re.compile(r"(.*)<([^>]*)>$")
+re_pattern = re.compile(r"""
+    (.*?)                 # literal text, then
+    (?: \[ ([^\[\]]+) \]  # a [tag] (no brackets inside it)
+      | $ )               # or the end of the pattern
+""", re.VERBOSE)
+re_pattern_arg = re.compile(r"(.*) < ([^>]*) > $  # tag<arg>: the last <...> holds an argument", re.VERBOSE)
 max_filename_part_length = 128
 NOTHING_AND_SKIP_PREVIOUS_TEXT = object()
 
@@ -179,9 +210,9 @@ def sanitize_filename_part(text: str | None, replace_spaces: bool = True) -> str
         return None
     if replace_spaces:
         text = text.replace(" ", "_")
-    text = text.translate({ord(x): "_" for x in invalid_filename_chars})
-    text = text.lstrip(invalid_filename_prefix)[:max_filename_part_length]
-    return text.rstrip(invalid_filename_postfix)
+    underscored = text.translate({ord(char): "_" for char in invalid_filename_chars})
+    shortened = underscored.lstrip(invalid_filename_prefix)[:max_filename_part_length]
+    return shortened.rstrip(invalid_filename_postfix)
 
 
 class FilenameGenerator:
@@ -209,7 +240,8 @@ class FilenameGenerator:
 
     def _prompt_words(self) -> str:
         words = [x for x in re_nonletters.split(self.prompt or "") if x] or ["empty"]
-        return sanitize_filename_part(" ".join(words[0:opts.directories_max_prompt_words]), replace_spaces=False)
+        kept = words[:opts.directories_max_prompt_words]
+        return sanitize_filename_part(" ".join(kept), replace_spaces=False)
 
     def _replacement(self, tag: str, args: list[str]):
         p = self.p
@@ -273,20 +305,20 @@ class FilenameGenerator:
 
 def get_next_sequence_number(path: str, basename: str) -> int:
     """1 + the highest leading number among files starting with ``basename-`` (L543-562)."""
-    result = -1
-    if basename != "":
-        basename = f"{basename}-"
-    prefix_length = len(basename)
-    for p in os.listdir(path):
-        if p.startswith(basename):
-            parts = os.path.splitext(p[prefix_length:])[0].split("-")
-            try:
-                result = max(int(parts[0]), result)
-            except ValueError:
-                pass
-    return result + 1
+    prefix = f"{basename}-" if basename != "" else ""
+    highest = -1
+    for name in os.listdir(path):
+        if not name.startswith(prefix):
+            continue
+        leading = os.path.splitext(name[len(prefix):])[0].split("-")[0]
+        try:
+            highest = max(int(leading), highest)
+        except ValueError:
+            continue
+    return highest + 1
 
 
+_EXIF_EXTENSIONS = (".jpg", ".jpeg", ".webp")
 _EXIF_IFD = 0x8769
 _USER_COMMENT = 0x9286
 
@@ -294,29 +326,84 @@ _USER_COMMENT = 0x9286
 def save_image_with_geninfo(image: Image.Image, geninfo: str | None, filename: str, extension: str | None = None,
                             existing_pnginfo: dict | None = None, pnginfo_section_name: str = "parameters") -> None:
     """PNG: every pnginfo item as a text chunk; JPEG/WEBP: EXIF UserComment (L565-621)."""
-    if extension is None:
-        extension = os.path.splitext(filename)[1]
-    image_format = Image.registered_extensions()[extension]
-    if extension.lower() == ".png":
-        existing_pnginfo = existing_pnginfo or {}
-        pnginfo_data = None
-        if opts.enable_pnginfo:
-            existing_pnginfo[pnginfo_section_name] = geninfo
-            pnginfo_data = PngImagePlugin.PngInfo()
-            for k, v in existing_pnginfo.items():
-                pnginfo_data.add_text(k, str(v))
-        image.save(filename, format=image_format, pnginfo=pnginfo_data)
-    elif extension.lower() in (".jpg", ".jpeg", ".webp"):
-        if image.mode == "RGBA":
-            image = image.convert("RGB")
+    extension = os.path.splitext(filename)[1] if extension is None else extension
+    pil_format = Image.registered_extensions()[extension]
+    kind = extension.lower()
+    if kind == ".png":
+        text_items = existing_pnginfo or {}
+        chunks = None
+        if opts.enable_pnginfo:  # every item becomes a tEXt chunk; the infotext under pnginfo_section_name
+            text_items[pnginfo_section_name] = geninfo
+            chunks = PngImagePlugin.PngInfo()
+            for key, value in text_items.items():
+                chunks.add_text(key, str(value))
+        image.save(filename, format=pil_format, pnginfo=chunks)
+    elif kind in _EXIF_EXTENSIONS:
+        image = image.convert("RGB") if image.mode == "RGBA" else image
         exif = None
         if opts.enable_pnginfo and geninfo is not None:
             exif = Image.Exif()
             exif.get_ifd(_EXIF_IFD)[_USER_COMMENT] = b"UNICODE\0" + geninfo.encode("utf-16-be")
         kwargs = {"exif": exif} if exif is not None else {}
-        image.save(filename, format=image_format, quality=opts.jpeg_quality, lossless=opts.webp_lossless, **kwargs)
+        image.save(filename, format=pil_format, quality=opts.jpeg_quality, lossless=opts.webp_lossless, **kwargs)
     else:
-        image.save(filename, format=image_format)
+        image.save(filename, format=pil_format)
+
+
+def _too_big_for(extension: str, image: Image.Image) -> bool:
+    """JPEG and WEBP have size limits; such images are saved as PNG instead."""
+    longest = max(image.width, image.height)
+    kind = extension.lower()
+    return (kind in ("jpg", "jpeg") and longest > 65535) or (kind == "webp" and longest > 16383)
+
+
+def _saves_to_subdirectory(grid: bool, no_prompt: bool):
+    if grid:
+        return opts.grid_save_to_dirs
+    return opts.save_to_dirs and not no_prompt
+
+
+def _name_decoration(namegen: FilenameGenerator, p, seed, short_filename: bool, suffix: str) -> str:
+    """The part after the number: the filename pattern applied, plus ``suffix``."""
+    pattern = None
+    if short_filename or seed is None:
+        pattern = ""
+    elif _double().forge and hasattr(p, "override_settings"):
+        pattern = p.override_settings.get("samples_filename_pattern")
+    if pattern is None:
+        pattern = opts.samples_filename_pattern or ("[seed]" if opts.save_to_dirs else "[seed]-[prompt_spaces]")
+    return namegen.apply(pattern) + suffix
+
+
+def _first_free_numbered_name(path: str, basename: str, decoration: str, extension: str) -> str | None:
+    start = get_next_sequence_number(path, basename)
+    candidate = None
+    for number in range(start, start + 500):
+        stem = f"{basename}-{number:04}" if basename != "" else f"{number:05}"
+        candidate = os.path.join(path, f"{stem}{decoration}.{extension}")
+        if not os.path.exists(candidate):
+            break
+    return candidate
+
+
+def _target_filename(namegen, path, basename, seed, extension, short_filename, p, forced_filename, suffix):
+    if forced_filename is not None:  # no pattern, no number: may replace an existing file
+        return os.path.join(path, f"{forced_filename}.{extension}")
+    decoration = _name_decoration(namegen, p, seed, short_filename, suffix)
+    numbered = opts.save_images_add_number or decoration == ""
+    if not numbered:
+        return os.path.join(path, f"{decoration}.{extension}")
+    separator = "-" if decoration != "" else ""
+    return _first_free_numbered_name(path, basename, separator + decoration, extension)
+
+
+def _downscaled_for_4chan(image: Image.Image) -> Image.Image:
+    longest_allowed = opts.target_side_length
+    if image.width / image.height > 1:  # landscape: the width becomes the limit
+        size = round(longest_allowed), round(image.height * longest_allowed / image.width)
+    else:
+        size = round(image.width * longest_allowed / image.height), round(longest_allowed)
+    return image.resize(size, LANCZOS)
 
 
 def save_image(image: Image.Image, path: str, basename: str, seed=None, prompt=None, extension: str = "png", info=None,
@@ -324,94 +411,69 @@ def save_image(image: Image.Image, path: str, basename: str, seed=None, prompt=N
                pnginfo_section_name: str = "parameters", p=None, existing_info=None, forced_filename=None, suffix: str = "",
                save_to_dirs=None) -> tuple[str, str | None]:
     """Save an image the way the WebUI does; returns ``(fullfn, txt_fullfn)``."""
-    namegen = FilenameGenerator(p, seed, prompt, image, basename=basename)
-    if ((image.height > 65535 or image.width > 65535) and extension.lower() in ("jpg", "jpeg")) or \
-            ((image.height > 16383 or image.width > 16383) and extension.lower() == "webp"):
+    names = FilenameGenerator(p, seed, prompt, image, basename=basename)
+    if _too_big_for(extension, image):
         extension = "png"
     if save_to_dirs is None:
-        save_to_dirs = (grid and opts.grid_save_to_dirs) or (not grid and opts.save_to_dirs and not no_prompt)
+        save_to_dirs = _saves_to_subdirectory(grid, no_prompt)
     if save_to_dirs:
-        dirname = namegen.apply(opts.directories_filename_pattern or "[prompt_words]").lstrip(" ").rstrip("\\ /")
-        path = os.path.join(path, dirname)
+        subdirectory = names.apply(opts.directories_filename_pattern or "[prompt_words]")
+        path = os.path.join(path, subdirectory.lstrip(" ").rstrip("\\ /"))
     os.makedirs(path, exist_ok=True)
+    fullfn = _target_filename(names, path, basename, seed, extension, short_filename, p, forced_filename, suffix)
 
-    if forced_filename is None:
-        decoration = None
-        if short_filename or seed is None:
-            decoration = ""
-        elif _double().forge and hasattr(p, "override_settings"):
-            decoration = p.override_settings.get("samples_filename_pattern")
-        if decoration is None:
-            decoration = opts.samples_filename_pattern or ("[seed]" if opts.save_to_dirs else "[seed]-[prompt_spaces]")
-        decoration = namegen.apply(decoration) + suffix
-        add_number = opts.save_images_add_number or decoration == ""
-        if decoration != "" and add_number:
-            decoration = f"-{decoration}"
-        if add_number:
-            basecount = get_next_sequence_number(path, basename)
-            fullfn = None
-            for i in range(500):
-                fn = f"{basecount + i:05}" if basename == "" else f"{basename}-{basecount + i:04}"
-                fullfn = os.path.join(path, f"{fn}{decoration}.{extension}")
-                if not os.path.exists(fullfn):
-                    break
-        else:
-            fullfn = os.path.join(path, f"{decoration}.{extension}")
-    else:
-        fullfn = os.path.join(path, f"{forced_filename}.{extension}")
-
-    pnginfo = existing_info or {}
-    if info is not None:
-        pnginfo[pnginfo_section_name] = info
-    params = script_callbacks.ImageSaveParams(image, p, fullfn, pnginfo)
-    script_callbacks.before_image_saved_callback(params)
-    image = params.image
-    fullfn = params.filename
+    params = script_callbacks.ImageSaveParams(image, p, fullfn, _text_items(existing_info, pnginfo_section_name, info))
+    script_callbacks.before_image_saved_callback(params)  # may replace image, filename and pnginfo
+    image, fullfn = params.image, params.filename
     info = params.pnginfo.get(pnginfo_section_name, None)
 
-    def atomically_save(image_to_save: Image.Image, without_ext: str, ext: str) -> None:
+    def write_via_tmp(image_to_save: Image.Image, without_ext: str, ext: str) -> None:
         tmp = f"{without_ext}.tmp"
         save_image_with_geninfo(image_to_save, info, tmp, ext, existing_pnginfo=params.pnginfo,
                                 pnginfo_section_name=pnginfo_section_name)
-        filename = without_ext + ext
-        if opts.save_images_replace_action != "Replace":
-            n = 0
-            while os.path.exists(filename):
-                n += 1
-                filename = f"{without_ext}-{n}{ext}"
-        os.replace(tmp, filename)
+        destination = without_ext + ext
+        if opts.save_images_replace_action != "Replace":  # "Add number suffix": never overwrite
+            counter = 0
+            while os.path.exists(destination):
+                counter += 1
+                destination = f"{without_ext}-{counter}{ext}"
+        os.replace(tmp, destination)
         double = _double()
         if double is not None:
-            double.counters.saved_files.append(filename)
+            double.counters.saved_files.append(destination)
 
-    without_ext, ext = os.path.splitext(params.filename)
-    if hasattr(os, "statvfs"):
-        max_name_len = os.statvfs(path).f_namemax
-        without_ext = without_ext[:max_name_len - max(4, len(ext))]
-        params.filename = without_ext + ext
-        fullfn = params.filename
-    atomically_save(image, without_ext, ext)
+    stem, ext = os.path.splitext(params.filename)
+    if hasattr(os, "statvfs"):  # the whole path is cut to the file system's name limit, as in the WebUI
+        stem = stem[:os.statvfs(path).f_namemax - max(4, len(ext))]
+        fullfn = params.filename = stem + ext
+    write_via_tmp(image, stem, ext)
     image.already_saved_as = fullfn
 
-    oversize = image.width > opts.target_side_length or image.height > opts.target_side_length
-    if opts.export_for_4chan and (oversize or os.stat(fullfn).st_size > opts.img_downscale_threshold * 1024 * 1024):
-        small = image
-        if oversize:
-            ratio = image.width / image.height
-            if ratio > 1:
-                size = round(opts.target_side_length), round(image.height * opts.target_side_length / image.width)
-            else:
-                size = round(image.width * opts.target_side_length / image.height), round(opts.target_side_length)
-            small = image.resize(size, LANCZOS)
-        atomically_save(small, without_ext, ".jpg")
+    if opts.export_for_4chan:
+        limit = opts.target_side_length
+        oversize = image.width > limit or image.height > limit
+        if oversize or os.stat(fullfn).st_size > opts.img_downscale_threshold * 1024 * 1024:
+            write_via_tmp(_downscaled_for_4chan(image) if oversize else image, stem, ".jpg")
 
-    txt_fullfn = None
-    if opts.save_txt and info is not None:
-        txt_fullfn = f"{without_ext}.txt"
-        with open(txt_fullfn, "w", encoding="utf8") as file:
-            file.write(f"{info}\n")
+    txt_fullfn = _write_txt(stem, info) if opts.save_txt and info is not None else None
     script_callbacks.image_saved_callback(params)
     return fullfn, txt_fullfn
+
+
+def _text_items(existing_info: dict | None, section: str, info) -> dict:
+    """The PNG text items: ``existing_info`` (updated in place when given) plus the infotext."""
+    items = existing_info or {}
+    if info is not None:
+        items[section] = info
+    return items
+
+
+def _write_txt(stem: str, info) -> str:
+    """``save_txt``: the infotext next to the image, as ``<name>.txt``."""
+    path = f"{stem}.txt"
+    with open(path, "w", encoding="utf8") as text_file:
+        text_file.write(f"{info}\n")
+    return path
 
 
 IGNORED_INFO_KEYS = {
@@ -442,11 +504,10 @@ def read_info_from_image(image: Image.Image) -> tuple[str | None, dict]:
 
 def flatten(img: Image.Image, bgcolor: str) -> Image.Image:
     """Composite RGBA over ``bgcolor`` and return RGB (L841-849)."""
-    if img.mode == "RGBA":
-        background = Image.new("RGBA", img.size, bgcolor)
-        background.paste(img, mask=img)
-        img = background
-    return img.convert("RGB")
+    if img.mode != "RGBA":
+        return img.convert("RGB")
+    backdrop = Image.new("RGBA", img.size, bgcolor)
+    return Image.composite(img, backdrop, img).convert("RGB")  # the alpha band is the paste mask
 
 
 def fix_image(image: Image.Image | None) -> Image.Image | None:

@@ -20,44 +20,46 @@ from modules import shared
 
 sys.modules["modules.generation_parameters_copypaste"] = sys.modules[__name__]
 
-re_param_code = r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)'
+re_param_code = (
+    r'\s*(\w[\w \-/]+):\s*'  # "Key: " (a word, then words, spaces, '-' or '/')
+    r'("(?:\\.|[^\\"])+"|[^,]*)'  # a JSON-quoted value, or anything up to the next comma
+    r'(?:,|$)'
+)
 re_param = re.compile(re_param_code)
-re_imagesize = re.compile(r"^(\d+)x(\d+)$")
 
 
 class ParamBinding:
     def __init__(self, paste_button, tabname, source_text_component=None, source_image_component=None,
                  source_tabname=None, override_settings_component=None, paste_field_names=None) -> None:
-        self.paste_button = paste_button
-        self.tabname = tabname
-        self.source_text_component = source_text_component
-        self.source_image_component = source_image_component
-        self.source_tabname = source_tabname
-        self.override_settings_component = override_settings_component
-        self.paste_field_names = paste_field_names or []
+        self.paste_button, self.tabname = paste_button, tabname
+        self.source_text_component, self.source_image_component = source_text_component, source_image_component
+        self.source_tabname, self.override_settings_component = source_tabname, override_settings_component
+        self.paste_field_names = [] if not paste_field_names else paste_field_names
 
 
 class PasteField(tuple):
     """``(component, target)`` pair with ``.api``, ``.label``, ``.function`` (L29-42)."""
 
     def __new__(cls, component, target, *, api=None):
-        return super().__new__(cls, (component, target))
+        return tuple.__new__(cls, (component, target))
 
     def __init__(self, component, target, *, api=None) -> None:
         super().__init__()
-        self.api = api
-        self.component = component
-        self.label = target if isinstance(target, str) else None
-        self.function = target if callable(target) else None
+        self.api, self.component = api, component
+        self.label = self.function = None  # target: a label to look up, or a function of the params
+        if isinstance(target, str):
+            self.label = target
+        if callable(target):
+            self.function = target
 
 
-paste_fields: dict[str, dict] = {}
-registered_param_bindings: list[ParamBinding] = []
+registered_param_bindings = []
+paste_fields = {}
 
 
 def reset() -> None:
-    paste_fields.clear()
-    registered_param_bindings.clear()
+    for registry in (paste_fields, registered_param_bindings):
+        registry.clear()
 
 
 def quote(text: Any) -> Any:
@@ -88,41 +90,51 @@ _DEFAULTS_AFTER = (
 )
 
 
+re_imagesize = re.compile(r"^(\d+)x(\d+)$")
+_NEGATIVE_MARK = "Negative prompt:"
+
+
+def _json_unquoted(value: str) -> str:
+    return unquote(value) if value[0] == '"' and value[-1] == '"' else value
+
+
+def _joined(text: str, line: str) -> str:
+    """Lines are joined with newlines, except that nothing is put before the first non-empty text."""
+    return f"{text}\n{line}" if text != "" else line
+
+
+def _prompts_from(lines: list[str]) -> tuple[str, str]:
+    texts = ["", ""]  # prompt, negative prompt
+    current = 0
+    for raw in lines:
+        line = raw.strip()
+        if line.startswith(_NEGATIVE_MARK):  # from here on everything is the negative prompt
+            current = 1
+            line = line[len(_NEGATIVE_MARK):].strip()
+        texts[current] = _joined(texts[current], line)
+    return texts[0], texts[1]
+
+
 def parse_generation_parameters(x: str, skip_fields: list[str] | None = None) -> dict[str, Any]:
     """Parse an infotext into a dict of *string* values plus WebUI defaults (L234-390)."""
-    if skip_fields is None:
-        skip_fields = shared.opts.infotext_skip_pasting
+    skip_fields = shared.opts.infotext_skip_pasting if skip_fields is None else skip_fields
+    lines = x.strip().split("\n")
+    # the last line holds the parameters only if at least three "key: value" pairs are found in it
+    params_line = lines[-1] if len(re_param.findall(lines[-1])) >= 3 else ""
+    prompt, negative_prompt = _prompts_from(lines[:-1] if params_line else lines)
     res: dict[str, Any] = {}
-    prompt = ""
-    negative_prompt = ""
-    done_with_prompt = False
-    *lines, lastline = x.strip().split("\n")
-    if len(re_param.findall(lastline)) < 3:
-        lines.append(lastline)
-        lastline = ""
-    for line in lines:
-        line = line.strip()
-        if line.startswith("Negative prompt:"):
-            done_with_prompt = True
-            line = line[16:].strip()
-        if done_with_prompt:
-            negative_prompt += ("" if negative_prompt == "" else "\n") + line
-        else:
-            prompt += ("" if prompt == "" else "\n") + line
-    for k, v in re_param.findall(lastline):
+    for key, raw in re_param.findall(params_line):
         try:
-            if v[0] == '"' and v[-1] == '"':
-                v = unquote(v)
-            m = re_imagesize.match(v)
-            if m is not None:
-                res[f"{k}-1"] = m.group(1)
-                res[f"{k}-2"] = m.group(2)
-            else:
-                res[k] = v
-        except Exception:
-            print(f'Error parsing "{k}: {v}"')
-    res["Prompt"] = prompt
-    res["Negative prompt"] = negative_prompt
+            value = _json_unquoted(raw)
+        except Exception:  # an empty value
+            print(f'Error parsing "{key}: {raw}"')
+            continue
+        size = re_imagesize.match(value)
+        if size is None:
+            res[key] = value
+        else:  # "Size: 512x768" -> "Size-1": "512", "Size-2": "768"
+            res[f"{key}-1"], res[f"{key}-2"] = size.group(1), size.group(2)
+    res["Prompt"], res["Negative prompt"] = prompt, negative_prompt
     res.setdefault("Clip skip", "1")
     if "Hires resize-1" not in res:
         res["Hires resize-1"] = 0
@@ -131,8 +143,8 @@ def parse_generation_parameters(x: str, skip_fields: list[str] | None = None) ->
         res.setdefault(key, value)
     for key, value in _DEFAULTS_AFTER:
         res.setdefault(key, value)
-    if "Cache FP16 weight for LoRA" not in res and res["FP8 weight"] != "Disable":
-        res["Cache FP16 weight for LoRA"] = False
+    if res["FP8 weight"] != "Disable":
+        res.setdefault("Cache FP16 weight for LoRA", False)
     res.setdefault("Refiner switch by sampling steps", False)
     for key in skip_fields:
         res.pop(key, None)
@@ -142,36 +154,37 @@ def parse_generation_parameters(x: str, skip_fields: list[str] | None = None) ->
 infotext_to_setting_name_mapping: list[tuple[str, str]] = []
 
 
+def _infotext_names_of_settings() -> list[tuple[str, str]]:
+    """``(infotext name, setting key)``: options declared with ``infotext=``, then the extra mapping."""
+    declared = [(info.infotext, key) for key, info in shared.opts.data_labels.items() if info.infotext]
+    return declared + infotext_to_setting_name_mapping
+
+
 def create_override_settings_dict(text_pairs: list[str]) -> dict[str, Any]:
     """``['Clip skip: 2']`` -> ``{'CLIP_stop_at_last_layers': 2}`` (L393-420)."""
-    res: dict[str, Any] = {}
-    params = {}
+    given = {}
     for pair in text_pairs or []:
-        k, v = pair.split(":", maxsplit=1)
-        params[k] = v.strip()
-    mapping = [(info.infotext, k) for k, info in shared.opts.data_labels.items() if info.infotext]
-    for param_name, setting_name in mapping + infotext_to_setting_name_mapping:
-        value = params.get(param_name, None)
-        if value is None:
-            continue
-        res[setting_name] = shared.opts.cast_value(setting_name, value)
-    return res
+        name, text = pair.split(":", maxsplit=1)
+        given[name] = text.strip()
+    settings: dict[str, Any] = {}
+    for infotext_name, key in _infotext_names_of_settings():
+        if given.get(infotext_name) is not None:
+            settings[key] = shared.opts.cast_value(key, given[infotext_name])
+    return settings
 
 
 def get_override_settings(params: dict[str, Any], *, skip_fields=None) -> list[tuple[str, str, Any]]:
-    res = []
-    mapping = [(info.infotext, k) for k, info in shared.opts.data_labels.items() if info.infotext]
-    for param_name, setting_name in mapping + infotext_to_setting_name_mapping:
-        if param_name in (skip_fields or {}):
+    changes = []
+    skipped = skip_fields or {}
+    for infotext_name, key in _infotext_names_of_settings():
+        raw = None if infotext_name in skipped else params.get(infotext_name)
+        if raw is None:
             continue
-        v = params.get(param_name, None)
-        if v is None:
+        if key == "sd_model_checkpoint" and shared.opts.disable_weights_auto_swap:
+            continue  # pasting never switches the model when auto-swap is off
+        value = shared.opts.cast_value(key, raw)
+        if value == getattr(shared.opts, key, None):
             continue
-        if setting_name == "sd_model_checkpoint" and shared.opts.disable_weights_auto_swap:
-            continue
-        v = shared.opts.cast_value(setting_name, v)
-        if v == getattr(shared.opts, setting_name, None):
-            continue
-        res.append((param_name, setting_name, v))
-    return res
+        changes.append((infotext_name, key, value))
+    return changes
 

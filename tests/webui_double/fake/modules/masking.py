@@ -10,26 +10,32 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps
 
 
+def _as_image(mask) -> Image.Image:
+    """Masks may come as PIL images or as numpy arrays."""
+    if isinstance(mask, Image.Image):
+        return mask
+    return Image.fromarray(mask)
+
+
 def get_crop_region_v2(mask, pad: int = 0):
     """Bounding box of the non-zero mask, padded and clamped; None if the mask is empty."""
-    mask = mask if isinstance(mask, Image.Image) else Image.fromarray(mask)
+    mask = _as_image(mask)
     box = mask.getbbox()
-    if not box:
-        return None
-    if not pad:
-        return box
-    x1, y1, x2, y2 = box
-    return max(x1 - pad, 0), max(y1 - pad, 0), min(x2 + pad, mask.size[0]), min(y2 + pad, mask.size[1])
+    if not box or not pad:
+        return box or None
+    width, height = mask.size
+    left, top, right, bottom = box
+    return max(left - pad, 0), max(top - pad, 0), min(right + pad, width), min(bottom + pad, height)
 
 
 def get_crop_region(mask, pad: int = 0):
     """Like v2 but returns an inverted box for an empty mask (kept for compatibility)."""
-    mask = mask if isinstance(mask, Image.Image) else Image.fromarray(mask)
+    mask = _as_image(mask)
     box = get_crop_region_v2(mask, pad)
     if box:
         return box
-    x1, y1 = mask.size
-    return max(x1 - pad, 0), max(y1 - pad, 0), min(pad, mask.size[0]), min(pad, mask.size[1])
+    width, height = mask.size  # empty: "from the far corner to (pad, pad)"
+    return max(width - pad, 0), max(height - pad, 0), min(pad, width), min(pad, height)
 
 
 def _expand_axis(a1: int, a2: int, desired: float, limit: int) -> tuple[int, int]:
@@ -60,17 +66,21 @@ def expand_crop_region(crop_region, processing_width: int, processing_height: in
     return x1, y1, x2, y2
 
 
+_FILL_PASSES = ((256, 1), (64, 1), (16, 2), (4, 4), (2, 2), (0, 1))
+"""``(blur radius, times composited)``, widest first: far pixels get a coarse colour, near ones a sharp one."""
+
+
 def fill(image: Image.Image, mask: Image.Image) -> Image.Image:
     """"fill" masked content: masked area replaced by blurred surroundings (L80-95)."""
-    image_mod = Image.new("RGBA", (image.width, image.height))
-    image_masked = Image.new("RGBa", (image.width, image.height))
-    image_masked.paste(image.convert("RGBA").convert("RGBa"), mask=ImageOps.invert(mask.convert("L")))
-    image_masked = image_masked.convert("RGBa")
-    for radius, repeats in [(256, 1), (64, 1), (16, 2), (4, 4), (2, 2), (0, 1)]:
-        blurred = image_masked.filter(ImageFilter.GaussianBlur(radius)).convert("RGBA")
-        for _ in range(repeats):
-            image_mod.alpha_composite(blurred)
-    return image_mod.convert("RGB")
+    size = (image.width, image.height)
+    outside = ImageOps.invert(mask.convert("L"))
+    surroundings = Image.composite(image.convert("RGBA").convert("RGBa"), Image.new("RGBa", size), outside)
+    blurred = [(surroundings.filter(ImageFilter.GaussianBlur(radius)).convert("RGBA"), times)
+               for radius, times in _FILL_PASSES]
+    layered = Image.new("RGBA", size)
+    for layer in (layer for layer, times in blurred for _ in range(times)):
+        layered.alpha_composite(layer)
+    return layered.convert("RGB")
 
 
 def blur_kernel_size(sigma: float) -> int:

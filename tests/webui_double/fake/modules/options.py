@@ -18,43 +18,38 @@ from modules import errors
 class OptionInfo:
     def __init__(self, default=None, label="", component=None, component_args=None, onchange=None, section=None,
                  refresh=None, comment_before="", comment_after="", infotext=None, restrict_api=False, category_id=None):
-        self.default = default
-        self.label = label
-        self.component = component
-        self.component_args = component_args
-        self.onchange = onchange
-        self.section = section
-        self.category_id = category_id
-        self.refresh = refresh
-        self.do_not_save = False
-        self.comment_before = comment_before
-        self.comment_after = comment_after
-        self.infotext = infotext
-        self.restrict_api = restrict_api
+        self.default, self.label, self.component, self.component_args = default, label, component, component_args
+        self.onchange, self.section, self.category_id, self.refresh = onchange, section, category_id, refresh
+        self.do_not_save = False  # OptionHTML sets it: a text block, not a setting
+        self.comment_before, self.comment_after = comment_before, comment_after
+        self.infotext, self.restrict_api = infotext, restrict_api
 
+    # The builders below add HTML next to the setting's label and return the option, for chaining.
     def link(self, label: str, url: str) -> OptionInfo:
-        self.comment_before += f"[<a href='{url}' target='_blank'>{label}</a>]"
-        return self
+        return _commented(self, "comment_before", f"[<a href='{url}' target='_blank'>{label}</a>]")
 
     def js(self, label: str, js_func: str) -> OptionInfo:
-        self.comment_before += f"[<a onclick='{js_func}(); return false'>{label}</a>]"
-        return self
+        return _commented(self, "comment_before", f"[<a onclick='{js_func}(); return false'>{label}</a>]")
 
     def info(self, info: str) -> OptionInfo:
-        self.comment_after += f"<span class='info'>({info})</span>"
-        return self
+        return _commented(self, "comment_after", f"<span class='info'>({info})</span>")
 
     def html(self, html: str) -> OptionInfo:
-        self.comment_after += html
-        return self
+        return _commented(self, "comment_after", html)
 
     def needs_restart(self) -> OptionInfo:
-        self.comment_after += " <span class='info'>(requires restart)</span>"
-        return self
+        return _commented(self, "comment_after", f" {_INFO_SPAN.format('requires restart')}")
 
     def needs_reload_ui(self) -> OptionInfo:
-        self.comment_after += " <span class='info'>(requires Reload UI)</span>"
-        return self
+        return _commented(self, "comment_after", f" {_INFO_SPAN.format('requires Reload UI')}")
+
+
+_INFO_SPAN = "<span class='info'>({})</span>"
+
+
+def _commented(option: OptionInfo, side: str, text: str) -> OptionInfo:
+    setattr(option, side, getattr(option, side) + text)
+    return option
 
 
 class OptionHTML(OptionInfo):
@@ -65,16 +60,23 @@ class OptionHTML(OptionInfo):
 
 def options_section(section_identifier: tuple, options_dict: dict[str, OptionInfo]) -> dict[str, OptionInfo]:
     """Tag every option with ``section`` (and ``category_id`` for 3-tuples), options.py L68-77."""
-    for v in options_dict.values():
-        if len(section_identifier) == 2:
-            v.section = section_identifier
-        elif len(section_identifier) == 3:
-            v.section = section_identifier[0:2]
-            v.category_id = section_identifier[2]
+    if len(section_identifier) == 2:
+        tags = {"section": section_identifier}
+    elif len(section_identifier) == 3:  # (id, label, category id)
+        tags = {"section": section_identifier[:2], "category_id": section_identifier[2]}
+    else:
+        tags = {}
+    for info in options_dict.values():
+        for attribute, value in tags.items():
+            setattr(info, attribute, value)
     return options_dict
 
 
 _builtin_fields = {"data_labels", "data", "restricted_opts", "typemap"}
+
+
+def _refuse(key: str, how: str = "") -> None:
+    raise RuntimeError(f"not possible to set '{key}' because it is restricted{how}")
 
 
 class Options:
@@ -97,9 +99,9 @@ class Options:
                 return None
             comp_args = info.component_args if info else None
             if isinstance(comp_args, dict) and comp_args.get("visible", True) is False:
-                raise RuntimeError(f"not possible to set '{key}' because it is restricted")
+                _refuse(key)  # a hidden setting
             if shared.cmd_opts.hide_ui_dir_config and key in self.restricted_opts:
-                raise RuntimeError(f"not possible to set '{key}' because it is restricted with --hide_ui_dir_config")
+                _refuse(key, " with --hide_ui_dir_config")
             self.data[key] = value
             return None
         return object.__setattr__(self, key, value)
@@ -109,31 +111,31 @@ class Options:
             return object.__getattribute__(self, item)
         if self.data is not None and item in self.data:
             return self.data[item]
-        if item in self.data_labels:
-            return self.data_labels[item].default
+        labels = self.data_labels
+        if item in labels:  # never saved: the declared default
+            return labels[item].default
         return object.__getattribute__(self, item)
 
     def set(self, key: str, value: Any, is_api: bool = False, run_callbacks: bool = True) -> bool:
         """Set an option, run its onchange; True if it changed (options.py L144-171)."""
-        oldval = self.data.get(key, None)
-        if oldval == value:
+        previous = self.data.get(key, None)
+        if previous == value:
             return False
         option = self.data_labels[key]
-        if option.do_not_save:
-            return False
-        if is_api and option.restrict_api:
+        if option.do_not_save or (is_api and option.restrict_api):
             return False
         try:
             setattr(self, key, value)
-        except RuntimeError:
+        except RuntimeError:  # restricted: refused quietly
             return False
-        if run_callbacks and option.onchange is not None:
-            try:
-                option.onchange()
-            except Exception as e:
-                errors.display(e, f"changing setting {key} to {value}")
-                setattr(self, key, oldval)
-                return False
+        if not run_callbacks or option.onchange is None:
+            return True
+        try:
+            option.onchange()
+        except Exception as e:
+            errors.display(e, f"changing setting {key} to {value}")
+            setattr(self, key, previous)  # a failing onchange undoes the change
+            return False
         return True
 
     def get_default(self, key: str) -> Any:
@@ -141,15 +143,17 @@ class Options:
         return None if info is None else info.default
 
     def save(self, filename: str) -> None:
-        with open(filename, "w", encoding="utf8") as file:
-            json.dump(self.data, file, indent=4, ensure_ascii=False)
+        text = json.dumps(self.data, indent=4, ensure_ascii=False)
+        with open(filename, "w", encoding="utf8") as target:
+            target.write(text)
 
     def load(self, filename: str) -> None:
         try:
-            with open(filename, encoding="utf8") as file:
-                self.data = json.load(file)
+            with open(filename, encoding="utf8") as source:
+                loaded = json.load(source)
         except FileNotFoundError:
-            self.data = {}
+            loaded = {}  # no config file yet: everything at its default
+        self.data = loaded
 
     def onchange(self, key: str, func, call: bool = True) -> None:
         self.data_labels[key].onchange = func
@@ -158,8 +162,8 @@ class Options:
 
     def add_option(self, key: str, info: OptionInfo) -> None:
         self.data_labels[key] = info
-        if key not in self.data and not info.do_not_save:
-            self.data[key] = info.default
+        if not info.do_not_save:
+            self.data.setdefault(key, info.default)
 
     def reorder(self) -> None:
         """No-op: settings page order does not matter to the double."""
@@ -176,15 +180,15 @@ class Options:
         """Cast to the default's type; bool special-cases "False" (options.py L297-318)."""
         if value is None:
             return None
-        default_value = self.data_labels[key].default
-        if default_value is None:
-            default_value = getattr(self, key, None)
-        if default_value is None:
+        reference = self.data_labels[key].default
+        if reference is None:
+            reference = getattr(self, key, None)  # no declared default: the current value decides
+        if reference is None:
             return None
-        expected_type = type(default_value)
-        if expected_type is bool and value == "False":
+        kind = type(reference)
+        if kind is bool and value == "False":  # bool("False") would be True
             return False
-        return expected_type(value)
+        return kind(value)
 
 
 class OptionsCategories:

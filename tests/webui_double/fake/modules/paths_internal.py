@@ -7,17 +7,19 @@ from modules import _double
 _root = str(_double().root)
 
 script_path = os.path.join(_root, "webui")
-modules_path = os.path.join(script_path, "modules")
-data_path = script_path
-models_path = os.path.join(data_path, "models")
-extensions_dir = os.path.join(data_path, "extensions")
-extensions_builtin_dir = os.path.join(script_path, "extensions-builtin")
-config_states_dir = os.path.join(script_path, "config_states")
-default_output_dir = os.path.join(data_path, "outputs")
-sd_configs_path = os.path.join(script_path, "configs")
-sd_default_config = os.path.join(sd_configs_path, "v1-inference.yaml")
-sd_model_file = os.path.join(script_path, "model.ckpt")
-default_sd_model_file = sd_model_file
+data_path = script_path  # no --data-dir: data and code share the root
+
+
+def _under_root(*parts: str) -> str:
+    return os.path.join(script_path, *parts)
+
+
+modules_path = _under_root("modules")
+models_path, extensions_dir, default_output_dir = _under_root("models"), _under_root("extensions"), _under_root("outputs")
+extensions_builtin_dir, config_states_dir = _under_root("extensions-builtin"), _under_root("config_states")
+sd_configs_path = _under_root("configs")
+sd_default_config = _under_root("configs", "v1-inference.yaml")
+default_sd_model_file = sd_model_file = _under_root("model.ckpt")
 roboto_ttf_file = os.path.join(modules_path, "Roboto-Regular.ttf")
 cwd = os.getcwd()
 

@@ -17,13 +17,11 @@ class SdConditioning(list):
 
     def __init__(self, prompts, is_negative_prompt: bool = False, width=None, height=None, copy_from=None,
                  distilled_cfg_scale=None) -> None:
-        super().__init__()
-        self.extend(prompts)
-        if copy_from is None:
-            copy_from = prompts
-        self.is_negative_prompt = is_negative_prompt or getattr(copy_from, "is_negative_prompt", False)
-        self.width = width or getattr(copy_from, "width", None)
-        self.height = height or getattr(copy_from, "height", None)
+        super().__init__(prompts)
+        source = prompts if copy_from is None else copy_from  # unset values come from there
+        given = (("is_negative_prompt", is_negative_prompt, False), ("width", width, None), ("height", height, None))
+        for name, value, fallback in given:
+            setattr(self, name, value or getattr(source, name, fallback))
         self.distilled_cfg_scale = distilled_cfg_scale
 
 

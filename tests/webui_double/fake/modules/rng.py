@@ -13,11 +13,9 @@ class ImageRNG:
     def __init__(self, shape, seeds, subseeds=None, subseed_strength: float = 0.0, seed_resize_from_h: int = 0,
                  seed_resize_from_w: int = 0) -> None:
         self.shape = tuple(int(v) for v in shape)
-        self.seeds = list(seeds)
-        self.subseeds = list(subseeds or [])
-        self.subseed_strength = subseed_strength
-        self.seed_resize_from_h = seed_resize_from_h
-        self.seed_resize_from_w = seed_resize_from_w
+        self.seeds, self.subseeds = list(seeds), list(subseeds or [])
+        self.subseed_strength = subseed_strength  # recorded only: variation seeds are not modelled
+        self.seed_resize_from_h, self.seed_resize_from_w = seed_resize_from_h, seed_resize_from_w
         self.generators = [np.random.default_rng(int(s) & 0xFFFFFFFF) for s in self.seeds]
         self.is_first = True
 

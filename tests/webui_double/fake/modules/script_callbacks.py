@@ -19,61 +19,48 @@ from modules import errors, shared
 
 
 def report_exception(c: ScriptCallback, job: str) -> None:
-    errors.report(f"Error executing callback {job} for {c.script}", exc_info=True)
+    description = f"callback {job} for {c.script}"
+    errors.report(f"Error executing {description}", exc_info=True)
 
 
+# Parameter objects handed to the callbacks: plain attribute holders, filled in argument order.
 class ImageSaveParams:
     def __init__(self, image, p, filename: str, pnginfo: dict) -> None:
-        self.image = image
-        self.p = p
-        self.filename = filename
-        self.pnginfo = pnginfo
+        self.image, self.p, self.filename, self.pnginfo = image, p, filename, pnginfo
 
 
 class ExtraNoiseParams:
     def __init__(self, noise, x, xi) -> None:
-        self.noise = noise
-        self.x = x
-        self.xi = xi
+        self.noise, self.x, self.xi = noise, x, xi
 
 
 class CFGDenoiserParams:
-    def __init__(self, x, image_cond, sigma, sampling_step, total_sampling_steps, text_cond, text_uncond, denoiser=None):
-        self.x = x
-        self.image_cond = image_cond
-        self.sigma = sigma
-        self.sampling_step = sampling_step
-        self.total_sampling_steps = total_sampling_steps
-        self.text_cond = text_cond
-        self.text_uncond = text_uncond
-        self.denoiser = denoiser
+    def __init__(self, x, image_cond, sigma, sampling_step, total_sampling_steps, text_cond, text_uncond,
+                 denoiser=None):
+        self.x, self.image_cond, self.sigma = x, image_cond, sigma
+        self.sampling_step, self.total_sampling_steps = sampling_step, total_sampling_steps
+        self.text_cond, self.text_uncond, self.denoiser = text_cond, text_uncond, denoiser
 
 
 class CFGDenoisedParams:
     def __init__(self, x, sampling_step, total_sampling_steps, inner_model) -> None:
-        self.x = x
-        self.sampling_step = sampling_step
-        self.total_sampling_steps = total_sampling_steps
+        self.x, self.sampling_step, self.total_sampling_steps = x, sampling_step, total_sampling_steps
         self.inner_model = inner_model
 
 
 class AfterCFGCallbackParams:
     def __init__(self, x, sampling_step, total_sampling_steps) -> None:
-        self.x = x
-        self.sampling_step = sampling_step
-        self.total_sampling_steps = total_sampling_steps
+        self.x, self.sampling_step, self.total_sampling_steps = x, sampling_step, total_sampling_steps
+
+
+class ImageGridLoopParams:
+    def __init__(self, imgs, cols: int, rows: int) -> None:
+        self.imgs, self.cols, self.rows = imgs, cols, rows
 
 
 class UiTrainTabParams:
     def __init__(self, txt2img_preview_params) -> None:
         self.txt2img_preview_params = txt2img_preview_params
-
-
-class ImageGridLoopParams:
-    def __init__(self, imgs, cols: int, rows: int) -> None:
-        self.imgs = imgs
-        self.cols = cols
-        self.rows = rows
 
 
 @dataclasses.dataclass
@@ -116,13 +103,15 @@ def add_callback(callbacks: list, fun, *, name: str | None = None, category: str
 
 
 def sort_callbacks(category: str, unordered_callbacks: list, *, enable_user_sort: bool = True) -> list:
-    callbacks = unordered_callbacks.copy()
-    if enable_user_sort:
-        for name in reversed(getattr(shared.opts, "prioritized_callbacks_" + category, [])):
-            index = next((i for i, c in enumerate(callbacks) if c.name == name), None)
-            if index is not None:
-                callbacks.insert(0, callbacks.pop(index))
-    return callbacks
+    ordered = unordered_callbacks.copy()
+    if not enable_user_sort:
+        return ordered
+    preferred = getattr(shared.opts, "prioritized_callbacks_" + category, [])
+    for name in reversed(preferred):  # last first, so that the first preferred one ends up in front
+        position = next((i for i, c in enumerate(ordered) if c.name == name), None)
+        if position is not None:
+            ordered.insert(0, ordered.pop(position))
+    return ordered
 
 
 def ordered_callbacks(category: str, unordered_callbacks: list | None = None, *, enable_user_sort: bool = True) -> list:
@@ -132,8 +121,9 @@ def ordered_callbacks(category: str, unordered_callbacks: list | None = None, *,
 
 
 def enumerate_callbacks():
-    for category, callbacks in callback_map.items():
-        yield category.removeprefix("callbacks_"), callbacks
+    """``(category, callbacks)`` pairs, the category without its ``callbacks_`` prefix."""
+    for key, registered in callback_map.items():
+        yield key.removeprefix("callbacks_"), registered
 
 
 def clear_callbacks() -> None:
@@ -255,15 +245,17 @@ def before_token_counter_callback(params: BeforeTokenCounterParams) -> None:
 def remove_current_script_callbacks() -> None:
     stack = [x for x in inspect.stack(0) if x.filename != __file__]
     filename = stack[0].filename if stack else "unknown file"
-    for callback_list in callback_map.values():
-        for cb in [cb for cb in callback_list if cb.script == filename]:
-            callback_list.remove(cb)
+    _drop_callbacks(lambda registered: registered.script == filename)
 
 
 def remove_callbacks_for_function(callback_func) -> None:
-    for callback_list in callback_map.values():
-        for cb in [cb for cb in callback_list if cb.callback == callback_func]:
-            callback_list.remove(cb)
+    _drop_callbacks(lambda registered: registered.callback == callback_func)
+
+
+def _drop_callbacks(matches) -> None:
+    """Remove the matching callbacks from every category, in place."""
+    for registered_list in callback_map.values():
+        registered_list[:] = [registered for registered in registered_list if not matches(registered)]
 
 
 def _register(category: str):

@@ -6,7 +6,7 @@ import os
 
 
 def load_module(path: str):
-    module_spec = importlib.util.spec_from_file_location(os.path.basename(path), path)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
+    spec = importlib.util.spec_from_file_location(os.path.basename(path), path)
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)  # deliberately not registered in sys.modules
+    return loaded

@@ -38,16 +38,17 @@ from modules import _double, errors, paths, script_callbacks, script_loading, sc
 AlwaysVisible = object()
 
 
+def _report(message: str) -> None:
+    """Every failure in a script is reported with its traceback and then ignored."""
+    errors.report(message, exc_info=True)
+
+
+# ------------------------------------------------------------------------- arguments of some hooks
 class MaskBlendArgs:
     def __init__(self, current_latent, nmask, init_latent, mask, blended_latent, denoiser=None, sigma=None) -> None:
-        self.current_latent = current_latent
-        self.nmask = nmask
-        self.init_latent = init_latent
-        self.mask = mask
-        self.blended_latent = blended_latent
-        self.denoiser = denoiser
-        self.is_final_blend = denoiser is None
-        self.sigma = sigma
+        self.current_latent, self.nmask, self.init_latent = current_latent, nmask, init_latent
+        self.mask, self.blended_latent = mask, blended_latent
+        self.denoiser, self.is_final_blend, self.sigma = denoiser, denoiser is None, sigma
 
 
 class PostSampleArgs:
@@ -60,19 +61,11 @@ if _double().forge:
         """Forge: ``index`` = ``i + p.iteration * p.batch_size`` (Forge processing.py L1054)."""
 
         def __init__(self, image, index) -> None:
-            self.image = image
-            self.index = index
+            self.image, self.index = image, index
 else:
     class PostprocessImageArgs:
         def __init__(self, image) -> None:
             self.image = image
-
-
-class PostProcessMaskOverlayArgs:
-    def __init__(self, index, mask_for_overlay, overlay_image) -> None:
-        self.index = index
-        self.mask_for_overlay = mask_for_overlay
-        self.overlay_image = overlay_image
 
 
 class PostprocessBatchListArgs:
@@ -80,9 +73,23 @@ class PostprocessBatchListArgs:
         self.images = images
 
 
+class PostProcessMaskOverlayArgs:
+    def __init__(self, index, mask_for_overlay, overlay_image) -> None:
+        self.index, self.mask_for_overlay, self.overlay_image = index, mask_for_overlay, overlay_image
+
+
 @dataclass
 class OnComponent:
     component: Any
+
+
+# ---------------------------------------------------------------------------------------- Script
+def _add_component_callback(script, attribute: str, elem_id, callback) -> None:
+    registered = getattr(script, attribute)
+    if registered is None:
+        registered = []
+        setattr(script, attribute, registered)
+    registered.append((elem_id, callback))
 
 
 class Script:
@@ -169,25 +176,20 @@ class Script:
         pass
 
     def on_before_component(self, callback, *, elem_id):
-        if self.on_before_component_elem_id is None:
-            self.on_before_component_elem_id = []
-        self.on_before_component_elem_id.append((elem_id, callback))
+        _add_component_callback(self, "on_before_component_elem_id", elem_id, callback)
 
     def on_after_component(self, callback, *, elem_id):
-        if self.on_after_component_elem_id is None:
-            self.on_after_component_elem_id = []
-        self.on_after_component_elem_id.append((elem_id, callback))
+        _add_component_callback(self, "on_after_component_elem_id", elem_id, callback)
 
     def describe(self):
         return ""
 
     def elem_id(self, item_id):
         """``script_[tab_]<title>_<item_id>``; tab prefix only if show(True) == show(False)."""
-        need_tabname = self.show(True) == self.show(False)
-        tabkind = "img2img" if self.is_img2img else "txt2img"
-        tabname = f"{tabkind}_" if need_tabname else ""
-        title = re.sub(r"[^a-z_0-9]", "", re.sub(r"\s", "_", self.title().lower()))
-        return f"script_{tabname}{title}_{item_id}"
+        in_both_tabs = self.show(True) == self.show(False)  # then the ids need the tab to stay unique
+        tab_prefix = ("img2img_" if self.is_img2img else "txt2img_") if in_both_tabs else ""
+        slug = re.sub(r"\s", "_", self.title().lower())
+        return f"script_{tab_prefix}{re.sub(r'[^a-z_0-9]', '', slug)}_{item_id}"
 
     def before_hr(self, p, *args):
         pass
@@ -198,17 +200,24 @@ if _double().forge:
 
 
 class ScriptBuiltinUI(Script):
-    setup_for_ui_only = True
-
-    def elem_id(self, item_id):
-        need_tabname = self.show(True) == self.show(False)
-        tabname = ("img2img" if self.is_img2img else "txt2img") + "_" if need_tabname else ""
-        return f"{tabname}{item_id}"
+    """The WebUI's own always-visible controls (seed, sampler, ...): plain elem_ids, UI-only setup()."""
 
     def show(self, is_img2img):
         return AlwaysVisible
 
+    def elem_id(self, item_id):
+        if not self.show(True) == self.show(False):
+            return f"{item_id}"
+        return f"{'img2img' if self.is_img2img else 'txt2img'}_{item_id}"
 
+    setup_for_ui_only = True
+
+
+# ------------------------------------------------------------------------------------ loading
+ScriptFile = namedtuple("ScriptFile", "basedir filename path")
+ScriptClassData = namedtuple("ScriptClassData", "script_class path basedir module")
+scripts_data: list = []
+postprocessing_scripts_data: list = []
 current_basedir = paths.script_path
 
 
@@ -217,14 +226,10 @@ def basedir():
     return current_basedir
 
 
-ScriptFile = namedtuple("ScriptFile", ["basedir", "filename", "path"])
-scripts_data: list = []
-postprocessing_scripts_data: list = []
-ScriptClassData = namedtuple("ScriptClassData", ["script_class", "path", "basedir", "module"])
-
-
 @dataclass
 class ScriptWithDependencies:
+    """One script file with its metadata.ini ordering constraints."""
+
     script_canonical_name: str
     file: ScriptFile
     requires: list
@@ -233,54 +238,61 @@ class ScriptWithDependencies:
 
 
 def topological_sort(dependencies: dict) -> list:
-    visited: dict = {}
-    result: list = []
+    """Depth-first: a name comes after the (known) names it depends on; ties keep dict order."""
+    ordered: list = []
+    placed: set = set()
 
-    def inner(name):
-        visited[name] = True
-        for dep in dependencies.get(name, []):
-            if dep in dependencies and dep not in visited:
-                inner(dep)
-        result.append(name)
+    def place(name):
+        placed.add(name)
+        for required in dependencies.get(name, []):
+            if required not in placed and required in dependencies:
+                place(required)
+        ordered.append(name)
 
-    for depname in dependencies:
-        if depname not in visited:
-            inner(depname)
-    return result
+    for name in dependencies:
+        if name not in placed:
+            place(name)
+    return ordered
 
 
 def register_scripts_from_module(module, scriptfile: ScriptFile) -> None:
     """Every class in the module namespace that subclasses Script is registered (L497-504)."""
-    for script_class in module.__dict__.values():
-        if not inspect.isclass(script_class):
+    for candidate in module.__dict__.values():
+        if not inspect.isclass(candidate):
             continue
-        if issubclass(script_class, Script):
-            scripts_data.append(ScriptClassData(script_class, scriptfile.path, scriptfile.basedir, module))
-        elif issubclass(script_class, scripts_postprocessing.ScriptPostprocessing):
-            postprocessing_scripts_data.append(ScriptClassData(script_class, scriptfile.path, scriptfile.basedir, module))
+        if issubclass(candidate, Script):
+            registry = scripts_data
+        elif issubclass(candidate, scripts_postprocessing.ScriptPostprocessing):
+            registry = postprocessing_scripts_data
+        else:
+            continue
+        registry.append(ScriptClassData(candidate, scriptfile.path, scriptfile.basedir, module))
+
+
+def _extension_dir_on_sys_path(directory: str, forge: bool) -> None:
+    """A1111 prepends the dir on a new list (restored afterwards); Forge inserts it once and keeps it."""
+    if not forge:
+        sys.path = [directory, *sys.path]
+    elif directory not in sys.path:
+        sys.path.insert(0, directory)
 
 
 def load_script_file(scriptfile: ScriptFile) -> None:
     """Import one script file the WebUI way (L506-523); Forge keeps the basedir on sys.path."""
     global current_basedir
-    syspath = sys.path
+    path_before = sys.path
     forge = _double().forge
     try:
         if scriptfile.basedir != paths.script_path:
-            if forge:
-                if scriptfile.basedir not in sys.path:
-                    sys.path.insert(0, scriptfile.basedir)
-            else:
-                sys.path = [scriptfile.basedir] + sys.path
+            _extension_dir_on_sys_path(scriptfile.basedir, forge)
         current_basedir = scriptfile.basedir
-        script_module = script_loading.load_module(scriptfile.path)
-        register_scripts_from_module(script_module, scriptfile)
+        register_scripts_from_module(script_loading.load_module(scriptfile.path), scriptfile)
     except Exception:
-        errors.report(f"Error loading script: {scriptfile.filename}", exc_info=True)
+        _report(f"Error loading script: {scriptfile.filename}")
     finally:
-        if not forge:
-            sys.path = syspath
         current_basedir = paths.script_path
+        if not forge:
+            sys.path = path_before
 
 
 def list_builtin_scripts() -> list[ScriptFile]:
@@ -292,24 +304,71 @@ def list_builtin_scripts() -> list[ScriptFile]:
 def load_scripts(extension_script_files: list[ScriptFile] | None = None, *, builtins: bool = True) -> None:
     """Clear and reload: extension script files in the given order, then the built-ins."""
     global scripts_txt2img, scripts_img2img, scripts_postproc
-    scripts_data.clear()
-    postprocessing_scripts_data.clear()
+    for registry in (scripts_data, postprocessing_scripts_data):
+        registry.clear()
     script_callbacks.clear_callbacks()
-    for scriptfile in list(extension_script_files or []) + (list_builtin_scripts() if builtins else []):
+    files = list(extension_script_files or [])
+    if builtins:
+        files += list_builtin_scripts()
+    for scriptfile in files:
         load_script_file(scriptfile)
-    scripts_txt2img = ScriptRunner()
-    scripts_img2img = ScriptRunner()
-    scripts_postproc = scripts_postprocessing.ScriptPostprocessingRunner()
+    scripts_txt2img, scripts_img2img, scripts_postproc = (
+        ScriptRunner(), ScriptRunner(), scripts_postprocessing.ScriptPostprocessingRunner())
+
+
+reload_scripts = load_scripts
 
 
 def wrap_call(func, filename, funcname, *args, default=None, **kwargs):
     try:
-        return func(*args, **kwargs)
+        result = func(*args, **kwargs)
     except Exception:
-        errors.report(f"Error calling: {filename}/{funcname}", exc_info=True)
-    return default
+        _report(f"Error calling: {filename}/{funcname}")
+        return default
+    return result
 
 
+def _title_or(script: Script, fallback: str) -> str:
+    return wrap_call(script.title, script.filename, "title") or fallback
+
+
+def _api_arg(control):
+    """The ``ScriptArg`` the API lists for one control."""
+    from modules.api import models as api_models
+
+    described = api_models.ScriptArg(label=getattr(control, "label", None) or "")
+    present = {name: getattr(control, name, None) for name in ("value", "minimum", "maximum", "step")}
+    for name, known in present.items():
+        if known is not None:
+            setattr(described, name, known)
+    choices = getattr(control, "choices", None)
+    if choices is not None:
+        described.choices = list(map(_choice_label, choices))
+    return described
+
+
+def _choice_label(choice):
+    """gradio lists choices as values or as (label, value) pairs; the API shows the label."""
+    return choice[0] if isinstance(choice, tuple) else choice
+
+
+def _script_selector(runner, gr):
+    """The dropdown's change handler: show the chosen selectable script's group, hide the others."""
+
+    def select_script(script_index):
+        index = 0 if script_index is None else script_index
+        chosen = None if not index > 0 else runner.selectable_scripts[index - 1]
+        return [gr.update(visible=chosen == script) for script in runner.selectable_scripts]
+
+    return select_script
+
+
+def _inherits_hook(script: Script, method_name: str) -> bool:
+    """True when the script's class does not override ``method_name`` (then it gets no call)."""
+    return getattr(script.__class__, method_name, None) == getattr(Script, method_name, None)
+
+
+# ---------------------------------------------------------------------------------- ScriptRunner
 class ScriptRunner:
     def __init__(self) -> None:
         self.scripts: list[Script] = []
@@ -331,94 +390,85 @@ class ScriptRunner:
         self.on_after_component_elem_id: dict = {}
 
     def initialize_scripts(self, is_img2img: bool) -> None:
-        self.scripts.clear()
-        self.alwayson_scripts.clear()
-        self.selectable_scripts.clear()
-        for script_data in scripts_data:
-            try:
-                script = script_data.script_class()
-            except Exception:
-                errors.report(f"Error # failed to initialize Script {script_data.module}: ", exc_info=True)
-                continue
-            script.filename = script_data.path
-            script.is_txt2img = not is_img2img
-            script.is_img2img = is_img2img
-            script.tabname = "img2img" if is_img2img else "txt2img"
-            visibility = script.show(script.is_img2img)
-            if visibility == AlwaysVisible:
-                self.scripts.append(script)
-                self.alwayson_scripts.append(script)
-                script.alwayson = True
-            elif visibility:
-                self.scripts.append(script)
-                self.selectable_scripts.append(script)
+        for registry in (self.scripts, self.alwayson_scripts, self.selectable_scripts):
+            registry.clear()
         self.callback_map.clear()
+        tab = "img2img" if is_img2img else "txt2img"
+        for entry in scripts_data:
+            try:
+                script = entry.script_class()
+            except Exception:
+                _report(f"Error # failed to initialize Script {entry.module}: ")
+                continue
+            script.filename = entry.path
+            script.is_txt2img, script.is_img2img, script.tabname = not is_img2img, is_img2img, tab
+            shown = script.show(script.is_img2img)
+            if shown == AlwaysVisible:
+                kind_list = self.alwayson_scripts
+                script.alwayson = True
+            elif shown:
+                kind_list = self.selectable_scripts
+            else:
+                continue  # hidden in this tab
+            self.scripts.append(script)
+            kind_list.append(script)
         self.apply_on_before_component_callbacks()
 
     def apply_on_before_component_callbacks(self) -> None:
+        """Move each script's pending on_before/on_after_component callbacks into the runner's tables."""
+        tables = (("on_before_component_elem_id", self.on_before_component_elem_id),
+                  ("on_after_component_elem_id", self.on_after_component_elem_id))
         for script in self.scripts:
-            on_before = script.on_before_component_elem_id or []
-            on_after = script.on_after_component_elem_id or []
-            for elem_id, callback in on_before:
-                self.on_before_component_elem_id.setdefault(elem_id, []).append((callback, script))
-            for elem_id, callback in on_after:
-                self.on_after_component_elem_id.setdefault(elem_id, []).append((callback, script))
-            on_before.clear()
-            on_after.clear()
+            for attribute, table in tables:
+                pending = getattr(script, attribute) or []
+                for elem_id, callback in pending:
+                    table.setdefault(elem_id, []).append((callback, script))
+                pending.clear()
 
     def create_script_ui(self, script: Script) -> None:
-        script.args_from = len(self.inputs)
-        script.args_to = len(self.inputs)
+        script.args_from = script.args_to = len(self.inputs)  # an empty slice unless ui() adds controls
         try:
             self.create_script_ui_inner(script)
         except Exception:
-            errors.report(f"Error creating UI for {script.name}: ", exc_info=True)
+            _report(f"Error creating UI for {script.name}: ")
 
     def create_script_ui_inner(self, script: Script) -> None:
         from modules.api import models as api_models
 
-        controls = wrap_call(script.ui, script.filename, "ui", script.is_img2img)
-        script.controls = controls
+        controls = script.controls = wrap_call(script.ui, script.filename, "ui", script.is_img2img)
         if controls is None:
             return
-        script.name = wrap_call(script.title, script.filename, "title", default=script.filename).lower()
-        api_args = []
+        title = wrap_call(script.title, script.filename, "title", default=script.filename)
+        script.name = title.lower()
+        api_args, origin = [], script.filename
         for control in controls:
-            control.custom_script_source = os.path.basename(script.filename)
-            arg_info = api_models.ScriptArg(label=getattr(control, "label", None) or "")
-            for field in ("value", "minimum", "maximum", "step"):
-                v = getattr(control, field, None)
-                if v is not None:
-                    setattr(arg_info, field, v)
-            choices = getattr(control, "choices", None)
-            if choices is not None:
-                arg_info.choices = [x[0] if isinstance(x, tuple) else x for x in choices]
-            api_args.append(arg_info)
+            control.custom_script_source = os.path.basename(origin)  # the file that made the control
+            api_args.append(_api_arg(control))
         script.api_info = api_models.ScriptInfo(name=script.name, is_img2img=script.is_img2img,
                                                 is_alwayson=script.alwayson, args=api_args)
-        if script.infotext_fields is not None:
-            self.infotext_fields += script.infotext_fields
-        if script.paste_field_names is not None:
-            self.paste_field_names += script.paste_field_names
-        self.inputs += list(controls)
+        for attribute in ("infotext_fields", "paste_field_names"):
+            contributed = getattr(script, attribute)
+            if contributed is not None:
+                getattr(self, attribute).extend(contributed)
+        self.inputs.extend(list(controls))
         script.args_to = len(self.inputs)
 
     def setup_ui_for_section(self, section, scriptlist=None) -> None:
         import gradio as gr
 
-        if scriptlist is None:
-            scriptlist = self.alwayson_scripts
+        candidates = self.alwayson_scripts if scriptlist is None else scriptlist
         if _double().forge:
-            scriptlist = sorted(scriptlist, key=lambda x: x.sorting_priority)
-        for script in scriptlist:
+            candidates = sorted(candidates, key=lambda script: script.sorting_priority)
+        for script in candidates:
             if script.alwayson and script.section != section:
-                continue
-            if script.create_group:
-                with gr.Group(visible=script.alwayson) as group:
-                    self.create_script_ui(script)
-                script.group = group
-            else:
+                continue  # it belongs to another section of the tab
+            if not script.create_group:
                 self.create_script_ui(script)
+                continue
+            shown_now = script.alwayson  # selectable scripts start hidden until chosen in the dropdown
+            with gr.Group(visible=shown_now) as group:
+                self.create_script_ui(script)
+            script.group = group
 
     def prepare_ui(self) -> None:
         self.inputs = [None]
@@ -426,36 +476,28 @@ class ScriptRunner:
     def setup_ui(self) -> list:
         import gradio as gr
 
-        all_titles = [wrap_call(script.title, script.filename, "title") or script.filename for script in self.scripts]
-        self.title_map = {title.lower(): script for title, script in zip(all_titles, self.scripts, strict=False)}
-        self.titles = [wrap_call(script.title, script.filename, "title") or f"{script.filename} [error]"
-                       for script in self.selectable_scripts]
+        titles = [_title_or(script, script.filename) for script in self.scripts]
+        self.title_map = {title.lower(): script for title, script in zip(titles, self.scripts, strict=False)}
+        self.titles = [_title_or(script, f"{script.filename} [error]") for script in self.selectable_scripts]
         self.setup_ui_for_section(None)
         dropdown = gr.Dropdown(label="Script", elem_id="script_list", choices=["None"] + self.titles, value="None",
                                type="index")
-        self.inputs[0] = dropdown
+        self.inputs[0] = dropdown  # its index (1-based, 0 = None) is args[0] of run()
         self.setup_ui_for_section(None, self.selectable_scripts)
-
-        def select_script(script_index):
-            if script_index is None:
-                script_index = 0
-            selected = self.selectable_scripts[script_index - 1] if script_index > 0 else None
-            return [gr.update(visible=selected == s) for s in self.selectable_scripts]
-
-        dropdown.change(fn=select_script, inputs=[dropdown], outputs=[s.group for s in self.selectable_scripts])
+        dropdown.change(fn=_script_selector(self, gr), inputs=[dropdown],
+                        outputs=[s.group for s in self.selectable_scripts])
         self.infotext_fields.append((dropdown, lambda x: gr.update(value=x.get("Script", "None"))))
         self.apply_on_before_component_callbacks()
         return self.inputs
 
     def run(self, p, *args):
-        script_index = args[0]
-        if script_index == 0 or script_index is None:
+        chosen = args[0]
+        if chosen is None or chosen == 0:
             return None
-        script = self.selectable_scripts[script_index - 1]
+        script = self.selectable_scripts[chosen - 1]
         if script is None:
             return None
-        script_args = args[script.args_from:script.args_to]
-        processed = script.run(p, *script_args)
+        processed = script.run(p, *args[script.args_from:script.args_to])
         shared.total_tqdm.clear()
         return processed
 
@@ -465,27 +507,27 @@ class ScriptRunner:
         return self.alwayson_scripts
 
     def create_ordered_callbacks_list(self, method_name: str, *, enable_user_sort: bool = True) -> list:
-        script_list = self.list_scripts_for_method(method_name)
         category = f"script_{method_name}"
-        callbacks: list = []
-        for script in script_list:
-            if getattr(script.__class__, method_name, None) == getattr(Script, method_name, None):
+        found: list = []
+        for script in self.list_scripts_for_method(method_name):
+            if _inherits_hook(script, method_name):
                 continue
-            script_callbacks.add_callback(callbacks, script, category=category, name=script.__class__.__name__,
+            script_callbacks.add_callback(found, script, category=category, name=script.__class__.__name__,
                                           filename=script.filename)
-        return script_callbacks.sort_callbacks(category, callbacks, enable_user_sort=enable_user_sort)
+        return script_callbacks.sort_callbacks(category, found, enable_user_sort=enable_user_sort)
 
     def ordered_callbacks(self, method_name: str, *, enable_user_sort: bool = True) -> list:
-        script_list = self.list_scripts_for_method(method_name)
+        """Cached per method; the cache is only rebuilt when the number of scripts changed."""
         category = f"script_{method_name}"
-        scripts_len, callbacks = self.callback_map.get(category, (-1, None))
-        if callbacks is None or scripts_len != len(script_list):
-            callbacks = self.create_ordered_callbacks_list(method_name, enable_user_sort=enable_user_sort)
-            self.callback_map[category] = len(script_list), callbacks
-        return callbacks
+        count = len(self.list_scripts_for_method(method_name))
+        cached_count, cached = self.callback_map.get(category, (-1, None))
+        if cached is None or cached_count != count:
+            cached = self.create_ordered_callbacks_list(method_name, enable_user_sort=enable_user_sort)
+            self.callback_map[category] = count, cached
+        return cached
 
     def ordered_scripts(self, method_name: str) -> list[Script]:
-        return [x.callback for x in self.ordered_callbacks(method_name)]
+        return [entry.callback for entry in self.ordered_callbacks(method_name)]
 
     def _call(self, method: str, script: Script, p, *call_args, **kwargs) -> None:
         """Slice this script's args out of ``p.script_args``, call, swallow + report errors."""
@@ -494,137 +536,130 @@ class ScriptRunner:
             script_args = p.script_args[script.args_from:script.args_to]
             getattr(script, method)(p, *call_args, *script_args, **kwargs)
         except Exception:
-            errors.report(f"Error running {method}: {script.filename}", exc_info=True)
+            _report(f"Error running {method}: {script.filename}")
+
+    def _each(self, method: str, p, *call_args, **kwargs) -> None:
+        """The hook ``method`` of every always-on script that overrides it, in order."""
+        for script in self.ordered_scripts(method):
+            self._call(method, script, p, *call_args, **kwargs)
 
     def before_process(self, p) -> None:
-        for script in self.ordered_scripts("before_process"):
-            self._call("before_process", script, p)
+        self._each("before_process", p)
 
     def process(self, p) -> None:
-        for script in self.ordered_scripts("process"):
-            self._call("process", script, p)
+        self._each("process", p)
 
     def process_before_every_sampling(self, p, **kwargs) -> None:
-        scripts = self.alwayson_scripts if _double().forge else self.ordered_scripts("process_before_every_sampling")
-        for script in list(scripts):
+        if not _double().forge:
+            self._each("process_before_every_sampling", p, **kwargs)
+            return
+        for script in list(self.alwayson_scripts):  # Forge: every always-on script, overriding or not
             self._call("process_before_every_sampling", script, p, **kwargs)
 
     def before_process_batch(self, p, **kwargs) -> None:
-        for script in self.ordered_scripts("before_process_batch"):
-            self._call("before_process_batch", script, p, **kwargs)
+        self._each("before_process_batch", p, **kwargs)
 
     def after_extra_networks_activate(self, p, **kwargs) -> None:
-        for script in self.ordered_scripts("after_extra_networks_activate"):
-            self._call("after_extra_networks_activate", script, p, **kwargs)
+        self._each("after_extra_networks_activate", p, **kwargs)
 
     def process_batch(self, p, **kwargs) -> None:
-        for script in self.ordered_scripts("process_batch"):
-            self._call("process_batch", script, p, **kwargs)
+        self._each("process_batch", p, **kwargs)
 
     def postprocess(self, p, processed) -> None:
-        for script in self.ordered_scripts("postprocess"):
-            self._call("postprocess", script, p, processed)
+        self._each("postprocess", p, processed)
 
     def postprocess_batch(self, p, images, **kwargs) -> None:
-        for script in self.ordered_scripts("postprocess_batch"):
-            self._call("postprocess_batch", script, p, images=images, **kwargs)
+        self._each("postprocess_batch", p, images=images, **kwargs)
 
     def postprocess_batch_list(self, p, pp: PostprocessBatchListArgs, **kwargs) -> None:
-        for script in self.ordered_scripts("postprocess_batch_list"):
-            self._call("postprocess_batch_list", script, p, pp, **kwargs)
+        self._each("postprocess_batch_list", p, pp, **kwargs)
 
     def post_sample(self, p, ps: PostSampleArgs) -> None:
-        for script in self.ordered_scripts("post_sample"):
-            self._call("post_sample", script, p, ps)
+        self._each("post_sample", p, ps)
 
     def on_mask_blend(self, p, mba: MaskBlendArgs) -> None:
-        for script in self.ordered_scripts("on_mask_blend"):
-            self._call("on_mask_blend", script, p, mba)
+        self._each("on_mask_blend", p, mba)
 
     def postprocess_image(self, p, pp: PostprocessImageArgs) -> None:
-        for script in self.ordered_scripts("postprocess_image"):
-            self._call("postprocess_image", script, p, pp)
+        self._each("postprocess_image", p, pp)
 
     def postprocess_maskoverlay(self, p, ppmo: PostProcessMaskOverlayArgs) -> None:
-        for script in self.ordered_scripts("postprocess_maskoverlay"):
-            self._call("postprocess_maskoverlay", script, p, ppmo)
+        self._each("postprocess_maskoverlay", p, ppmo)
 
     def postprocess_image_after_composite(self, p, pp: PostprocessImageArgs) -> None:
-        for script in self.ordered_scripts("postprocess_image_after_composite"):
-            self._call("postprocess_image_after_composite", script, p, pp)
+        self._each("postprocess_image_after_composite", p, pp)
+
+    def before_hr(self, p) -> None:
+        self._each("before_hr", p)
+
+    def _component_hooks(self, method: str, component, kwargs: dict, by_elem_id: list) -> None:
+        """First the callbacks registered for this elem_id, then every script's ``method``."""
+        for callback, script in by_elem_id:
+            try:
+                callback(OnComponent(component=component))
+            except Exception:
+                _report(f"Error running on_{method}: {script.filename}")
+        for script in self.ordered_scripts(method):
+            try:
+                getattr(script, method)(component, **kwargs)
+            except Exception:
+                _report(f"Error running {method}: {script.filename}")
 
     def before_component(self, component, **kwargs) -> None:
-        for callback, script in self.on_before_component_elem_id.get(kwargs.get("elem_id"), []):
-            try:
-                callback(OnComponent(component=component))
-            except Exception:
-                errors.report(f"Error running on_before_component: {script.filename}", exc_info=True)
-        for script in self.ordered_scripts("before_component"):
-            try:
-                script.before_component(component, **kwargs)
-            except Exception:
-                errors.report(f"Error running before_component: {script.filename}", exc_info=True)
+        registered = self.on_before_component_elem_id.get(kwargs.get("elem_id"), [])
+        self._component_hooks("before_component", component, kwargs, registered)
 
     def after_component(self, component, **kwargs) -> None:
-        for callback, script in self.on_after_component_elem_id.get(getattr(component, "elem_id", None), []):
-            try:
-                callback(OnComponent(component=component))
-            except Exception:
-                errors.report(f"Error running on_after_component: {script.filename}", exc_info=True)
-        for script in self.ordered_scripts("after_component"):
-            try:
-                script.after_component(component, **kwargs)
-            except Exception:
-                errors.report(f"Error running after_component: {script.filename}", exc_info=True)
+        registered = self.on_after_component_elem_id.get(getattr(component, "elem_id", None), [])
+        self._component_hooks("after_component", component, kwargs, registered)
 
     def script(self, title: str) -> Script | None:
         return self.title_map.get(title.lower())
 
     def reload_sources(self, cache: dict) -> None:
-        for si, script in list(enumerate(self.scripts)):
-            args_from, args_to, filename = script.args_from, script.args_to, script.filename
-            module = cache.get(filename)
+        for position, old in list(enumerate(self.scripts)):
+            module = cache.get(old.filename)
             if module is None:
-                module = script_loading.load_module(script.filename)
-                cache[filename] = module
-            for script_class in module.__dict__.values():
-                if type(script_class) is type and issubclass(script_class, Script):
-                    self.scripts[si] = script_class()
-                    self.scripts[si].filename = filename
-                    self.scripts[si].args_from = args_from
-                    self.scripts[si].args_to = args_to
-
-    def before_hr(self, p) -> None:
-        for script in self.ordered_scripts("before_hr"):
-            self._call("before_hr", script, p)
+                module = cache[old.filename] = script_loading.load_module(old.filename)
+            for candidate in module.__dict__.values():
+                if type(candidate) is not type or not issubclass(candidate, Script):
+                    continue
+                fresh = candidate()
+                fresh.filename, fresh.args_from, fresh.args_to = old.filename, old.args_from, old.args_to
+                self.scripts[position] = fresh
 
     def setup_scrips(self, p, *, is_ui: bool = True) -> None:
         for script in self.ordered_scripts("setup"):
-            if not is_ui and script.setup_for_ui_only:
-                continue
+            if script.setup_for_ui_only and not is_ui:
+                continue  # the built-in UI scripts only set up from the UI, not from the API
             self._call("setup", script, p)
 
     def set_named_arg(self, args, script_name: str, arg_elem_id: str, value, fuzzy: bool = False):
         """Set one control's value in a full args tuple/list by the control's elem_id (L998-1025)."""
-        script = next((x for x in self.scripts if x.name == script_name), None)
-        if script is None:
-            raise RuntimeError(f"script {script_name} not found")
-        for i, control in enumerate(script.controls):
-            if (arg_elem_id in control.elem_id) if fuzzy else (arg_elem_id == control.elem_id):
-                index = script.args_from + i
-                if isinstance(args, tuple):
-                    return args[:index] + (value,) + args[index + 1:]
-                if isinstance(args, list):
-                    args[index] = value
-                    return args
-                raise RuntimeError(f"args is not a list or tuple, but {type(args)}")
-        raise RuntimeError(f"arg_elem_id {arg_elem_id} not found in script {script_name}")
+        position = _named_arg_position(self.scripts, script_name, arg_elem_id, fuzzy)
+        if isinstance(args, list):
+            args[position] = value
+            return args
+        if isinstance(args, tuple):
+            return (*args[:position], value, *args[position + 1:])
+        kind = type(args)
+        raise RuntimeError(f"args is not a list or tuple, but {kind}")
+
+
+def _named_arg_position(scripts: list, script_name: str, arg_elem_id: str, fuzzy: bool) -> int:
+    owner = next((script for script in scripts if script.name == script_name), None)
+    if owner is None:
+        raise RuntimeError(f"script {script_name} not found")
+    for offset, control in enumerate(owner.controls):
+        found = (arg_elem_id in control.elem_id) if fuzzy else (control.elem_id == arg_elem_id)
+        if found:
+            return owner.args_from + offset
+    raise RuntimeError(f"arg_elem_id {arg_elem_id} not found in script {script_name}")
 
 
 if _double().forge:
     def _before_process_init_images(self, p, pp, **kwargs) -> None:
-        for script in self.ordered_scripts("before_process_init_images"):
-            self._call("before_process_init_images", script, p, pp, **kwargs)
+        self._each("before_process_init_images", p, pp, **kwargs)
 
     ScriptRunner.before_process_init_images = _before_process_init_images
 
@@ -637,8 +672,5 @@ scripts_current: ScriptRunner | None = None
 
 def reload_script_body_only() -> None:
     cache: dict = {}
-    scripts_txt2img.reload_sources(cache)
-    scripts_img2img.reload_sources(cache)
-
-
-reload_scripts = load_scripts
+    for runner in (scripts_txt2img, scripts_img2img):
+        runner.reload_sources(cache)

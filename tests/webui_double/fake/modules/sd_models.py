@@ -66,7 +66,8 @@ def list_models() -> None:
 
 
 def checkpoint_tiles(use_short: bool = False) -> list[str]:
-    return [x.short_title if use_short else x.title for x in checkpoints_list.values()]
+    attribute = "short_title" if use_short else "title"
+    return [getattr(info, attribute) for info in checkpoints_list.values()]
 
 
 def get_closet_checkpoint_match(search_string: str):

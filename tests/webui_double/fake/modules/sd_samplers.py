@@ -95,10 +95,11 @@ class DoubleSampler:
         scheduler = sd_schedulers.schedulers_map.get(name)
         if scheduler is None or scheduler.label == "Automatic":
             return
+        label, params = scheduler.label, p.extra_generation_params
         if not p.is_hr_pass:
-            p.extra_generation_params["Schedule type"] = scheduler.label
-        elif scheduler.label != p.extra_generation_params.get("Schedule type"):
-            p.extra_generation_params["Hires schedule type"] = scheduler.label
+            params["Schedule type"] = label
+        elif params.get("Schedule type") != label:  # the hires pass only notes a different schedule
+            params["Hires schedule type"] = label
 
     def _targets(self, p, conditioning, unconditional_conditioning, steps: int, shape: tuple) -> np.ndarray:
         b, h, w = shape[0], shape[1], shape[2]
@@ -192,29 +193,33 @@ def _constructor(funcname: str):
     return lambda model: DoubleSampler(model, funcname)
 
 
-_k = [
-    ("DPM++ 2M", "sample_dpmpp_2m", ["k_dpmpp_2m"], {"scheduler": "karras"}),
-    ("DPM++ SDE", "sample_dpmpp_sde", ["k_dpmpp_sde"], {"scheduler": "karras", "second_order": True, "brownian_noise": True}),
-    ("DPM++ 2M SDE", "sample_dpmpp_2m_sde", ["k_dpmpp_2m_sde"], {"scheduler": "exponential", "brownian_noise": True}),
-    ("DPM++ 2M SDE Heun", "sample_dpmpp_2m_sde", ["k_dpmpp_2m_sde_heun"], {"scheduler": "exponential", "brownian_noise": True, "solver_type": "heun"}),
-    ("DPM++ 2S a", "sample_dpmpp_2s_ancestral", ["k_dpmpp_2s_a"], {"scheduler": "karras", "uses_ensd": True, "second_order": True}),
-    ("DPM++ 3M SDE", "sample_dpmpp_3m_sde", ["k_dpmpp_3m_sde"], {"scheduler": "exponential", "discard_next_to_last_sigma": True, "brownian_noise": True}),
-    ("Euler a", "sample_euler_ancestral", ["k_euler_a", "k_euler_ancestral"], {"uses_ensd": True}),
-    ("Euler", "sample_euler", ["k_euler"], {}),
-    ("LMS", "sample_lms", ["k_lms"], {}),
-    ("Heun", "sample_heun", ["k_heun"], {"second_order": True}),
-    ("DPM2", "sample_dpm_2", ["k_dpm_2"], {"scheduler": "karras", "discard_next_to_last_sigma": True, "second_order": True}),
-    ("DPM2 a", "sample_dpm_2_ancestral", ["k_dpm_2_a"], {"scheduler": "karras", "discard_next_to_last_sigma": True, "uses_ensd": True, "second_order": True}),
-    ("DPM fast", "sample_dpm_fast", ["k_dpm_fast"], {"uses_ensd": True}),
-    ("DPM adaptive", "sample_dpm_adaptive", ["k_dpm_ad"], {"uses_ensd": True}),
-    ("Restart", "restart_sampler", ["restart"], {"scheduler": "karras", "second_order": True}),
-    ("DDIM", "ddim", ["ddim"], {}),
-    ("DDIM CFG++", "ddim_cfgpp", ["ddim_cfgpp"], {}),
-    ("PLMS", "plms", ["plms"], {}),
-    ("UniPC", "unipc", ["unipc"], {}),
-    ("LCM", "sample_lcm", ["k_lcm"], {}),
+def _sampler(name: str, function: str, *aliases: str, **options) -> SamplerData:
+    """One k-diffusion/compvis sampler: its UI name, the function it runs, its aliases and options."""
+    return SamplerData(name, _constructor(function), list(aliases), options)
+
+
+all_samplers = [
+    _sampler("DPM++ 2M", "sample_dpmpp_2m", "k_dpmpp_2m", scheduler="karras"),
+    _sampler("DPM++ SDE", "sample_dpmpp_sde", "k_dpmpp_sde", scheduler="karras", second_order=True, brownian_noise=True),
+    _sampler("DPM++ 2M SDE", "sample_dpmpp_2m_sde", "k_dpmpp_2m_sde", scheduler="exponential", brownian_noise=True),
+    _sampler("DPM++ 2M SDE Heun", "sample_dpmpp_2m_sde", "k_dpmpp_2m_sde_heun", scheduler="exponential", brownian_noise=True, solver_type="heun"),
+    _sampler("DPM++ 2S a", "sample_dpmpp_2s_ancestral", "k_dpmpp_2s_a", scheduler="karras", uses_ensd=True, second_order=True),
+    _sampler("DPM++ 3M SDE", "sample_dpmpp_3m_sde", "k_dpmpp_3m_sde", scheduler="exponential", discard_next_to_last_sigma=True, brownian_noise=True),
+    _sampler("Euler a", "sample_euler_ancestral", "k_euler_a", "k_euler_ancestral", uses_ensd=True),
+    _sampler("Euler", "sample_euler", "k_euler"),
+    _sampler("LMS", "sample_lms", "k_lms"),
+    _sampler("Heun", "sample_heun", "k_heun", second_order=True),
+    _sampler("DPM2", "sample_dpm_2", "k_dpm_2", scheduler="karras", discard_next_to_last_sigma=True, second_order=True),
+    _sampler("DPM2 a", "sample_dpm_2_ancestral", "k_dpm_2_a", scheduler="karras", discard_next_to_last_sigma=True, uses_ensd=True, second_order=True),
+    _sampler("DPM fast", "sample_dpm_fast", "k_dpm_fast", uses_ensd=True),
+    _sampler("DPM adaptive", "sample_dpm_adaptive", "k_dpm_ad", uses_ensd=True),
+    _sampler("Restart", "restart_sampler", "restart", scheduler="karras", second_order=True),
+    _sampler("DDIM", "ddim", "ddim"),
+    _sampler("DDIM CFG++", "ddim_cfgpp", "ddim_cfgpp"),
+    _sampler("PLMS", "plms", "plms"),
+    _sampler("UniPC", "unipc", "unipc"),
+    _sampler("LCM", "sample_lcm", "k_lcm"),
 ]
-all_samplers = [SamplerData(name, _constructor(func), aliases, options) for name, func, aliases, options in _k]
 all_samplers_map = {x.name: x for x in all_samplers}
 samplers: list[SamplerData] = []
 samplers_for_img2img: list[SamplerData] = []
@@ -236,70 +241,88 @@ def create_sampler(name: str | None, model) -> DoubleSampler:
 
 def set_samplers() -> None:
     global samplers, samplers_for_img2img, samplers_hidden
+    samplers = samplers_for_img2img = all_samplers
     samplers_hidden = set(shared.opts.hide_samplers)
-    samplers = all_samplers
-    samplers_for_img2img = all_samplers
     samplers_map.clear()
-    for sampler in all_samplers:
-        samplers_map[sampler.name.lower()] = sampler.name
-        for alias in sampler.aliases:
-            samplers_map[alias.lower()] = sampler.name
-
-
-def visible_sampler_names() -> list[str]:
-    return [x.name for x in samplers if x.name not in samplers_hidden]
+    for data in all_samplers:
+        for spelling in (data.name, *data.aliases):  # lower-cased name and aliases -> the real name
+            samplers_map[spelling.lower()] = data.name
 
 
 def visible_samplers() -> list[SamplerData]:
-    return [x for x in samplers if x.name not in samplers_hidden]
+    return [data for data in samplers if data.name not in samplers_hidden]
+
+
+def visible_sampler_names() -> list[str]:
+    return [data.name for data in visible_samplers()]
+
+
+def _scheduler_suffix(name: str, scheduler) -> str | None:
+    """The spelling of ``scheduler`` that ``name`` ends with (after a space), if any."""
+    spellings = (scheduler.label, scheduler.name, *(scheduler.aliases or []))
+    return next((spelling for spelling in spellings if name.endswith(f" {spelling}")), None)
 
 
 @functools.cache
 def get_sampler_and_scheduler(sampler_name, scheduler_name, *, convert_automatic: bool = True) -> tuple[str, str]:
     """Split "DPM++ 2M Karras"-style names; unknown sampler -> the default one (L99-121)."""
-    default_sampler = samplers[0] if samplers else all_samplers[0]
-    found_scheduler = sd_schedulers.schedulers_map.get(scheduler_name, sd_schedulers.schedulers[0])
-    name = sampler_name or default_sampler.name
-    for scheduler in sd_schedulers.schedulers:
-        for option in [scheduler.label, scheduler.name, *(scheduler.aliases or [])]:
-            if name.endswith(" " + option):
-                found_scheduler = scheduler
-                name = name[0:-(len(option) + 1)]
-                break
-    sampler = all_samplers_map.get(name, default_sampler)
-    if convert_automatic and sampler.options.get("scheduler", None) == found_scheduler.name:
-        found_scheduler = sd_schedulers.schedulers[0]
-    return sampler.name, found_scheduler.label
+    fallback = samplers[0] if samplers else all_samplers[0]
+    chosen = sd_schedulers.schedulers_map.get(scheduler_name, sd_schedulers.schedulers[0])
+    remaining = sampler_name or fallback.name
+    for scheduler in sd_schedulers.schedulers:  # each scheduler may strip one suffix; the last match wins
+        suffix = _scheduler_suffix(remaining, scheduler)
+        if suffix is not None:
+            chosen = scheduler
+            remaining = remaining[:-(len(suffix) + 1)]
+    data = all_samplers_map.get(remaining, fallback)
+    own_default = data.options.get("scheduler", None)
+    if convert_automatic and own_default == chosen.name:
+        chosen = sd_schedulers.schedulers[0]  # the sampler's own default: shown as "Automatic"
+    return data.name, chosen.label
 
 
 def fix_p_invalid_sampler_and_scheduler(p) -> None:
     """Backwards-compatibility autocorrection run by process_images (L125-129)."""
-    i_sampler_name, i_scheduler = p.sampler_name, p.scheduler
-    p.sampler_name, p.scheduler = get_sampler_and_scheduler(p.sampler_name, p.scheduler, convert_automatic=False)
-    if p.sampler_name != i_sampler_name or i_scheduler != p.scheduler:
-        message = f'Sampler Scheduler autocorrection: "{i_sampler_name}" -> "{p.sampler_name}", "{i_scheduler}" -> "{p.scheduler}"'
-        logging.warning(message)
-        double = _double()
-        if double is not None:
-            double.warnings.append(message)
+    given = (p.sampler_name, p.scheduler)
+    p.sampler_name, p.scheduler = get_sampler_and_scheduler(*given, convert_automatic=False)
+    if (p.sampler_name, p.scheduler) == given:
+        return
+    old_sampler, old_scheduler = given
+    message = (f'Sampler Scheduler autocorrection: "{old_sampler}" -> "{p.sampler_name}", '
+               f'"{old_scheduler}" -> "{p.scheduler}"')
+    logging.warning(message)
+    double = _double()
+    if double is not None:
+        double.warnings.append(message)
+
+
+def _first_pass_sampler_and_scheduler(d: dict) -> tuple[str, str]:
+    return get_sampler_and_scheduler(d.get("Sampler"), d.get("Schedule type"))
 
 
 def get_sampler_from_infotext(d: dict) -> str:
-    return get_sampler_and_scheduler(d.get("Sampler"), d.get("Schedule type"))[0]
+    sampler, _scheduler = _first_pass_sampler_and_scheduler(d)
+    return sampler
 
 
 def get_scheduler_from_infotext(d: dict) -> str:
-    return get_sampler_and_scheduler(d.get("Sampler"), d.get("Schedule type"))[1]
+    _sampler, scheduler = _first_pass_sampler_and_scheduler(d)
+    return scheduler
+
+
+def _hires_choice(d: dict, hires_key: str, same: str, first_pass_key: str):
+    chosen = d.get(hires_key, same)
+    return d.get(first_pass_key) if chosen == same else chosen
 
 
 def get_hr_sampler_and_scheduler(d: dict) -> tuple[str, str]:
-    hr_sampler = d.get("Hires sampler", "Use same sampler")
-    sampler = d.get("Sampler") if hr_sampler == "Use same sampler" else hr_sampler
-    hr_scheduler = d.get("Hires schedule type", "Use same scheduler")
-    scheduler = d.get("Schedule type") if hr_scheduler == "Use same scheduler" else hr_scheduler
-    sampler, scheduler = get_sampler_and_scheduler(sampler, scheduler)
-    sampler = sampler if sampler != d.get("Sampler") else "Use same sampler"
-    scheduler = scheduler if scheduler != d.get("Schedule type") else "Use same scheduler"
+    sampler, scheduler = get_sampler_and_scheduler(
+        _hires_choice(d, "Hires sampler", "Use same sampler", "Sampler"),
+        _hires_choice(d, "Hires schedule type", "Use same scheduler", "Schedule type"))
+    if sampler == d.get("Sampler"):
+        sampler = "Use same sampler"
+    if scheduler == d.get("Schedule type"):
+        scheduler = "Use same scheduler"
     return sampler, scheduler
 
 

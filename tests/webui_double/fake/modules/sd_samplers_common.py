@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from modules.shared import opts
 
-approximation_indexes = {"Full": 0, "Approx NN": 1, "Approx cheap": 2, "TAESD": 3}
+approximation_indexes = {name: index for index, name in enumerate(("Full", "Approx NN", "Approx cheap", "TAESD"))}
 
 
 class InterruptedException(BaseException):
@@ -19,25 +19,28 @@ class InterruptedException(BaseException):
 
 
 def setup_img2img_steps(p, steps: int | None = None) -> tuple[int, int]:
-    if opts.img2img_fix_steps or steps is not None:
-        requested_steps = steps or p.steps
-        steps = int(requested_steps / min(p.denoising_strength, 0.999)) if p.denoising_strength > 0 else 0
-        t_enc = requested_steps - 1
-    else:
-        steps = p.steps
-        t_enc = int(min(p.denoising_strength, 0.999) * steps)
-    return steps, t_enc
+    if not opts.img2img_fix_steps and steps is None:  # the usual case: denoise * steps of the schedule
+        return p.steps, int(min(p.denoising_strength, 0.999) * p.steps)
+    wanted = steps or p.steps  # exactly this many steps: stretch the schedule so that they remain
+    stretched = int(wanted / min(p.denoising_strength, 0.999)) if p.denoising_strength > 0 else 0
+    return stretched, wanted - 1
 
 
 def is_sampler_using_eta_noise_seed_delta(p) -> bool:
     from modules import sd_samplers
 
     config = sd_samplers.find_sampler_config(p.sampler_name)
-    eta = p.eta
-    if eta is None and p.sampler is not None:
-        eta = p.sampler.eta
-    if eta is None and config is not None:
-        eta = 0 if config.options.get("default_eta_is_0", False) else 1.0
-    if eta == 0:
+    if _effective_eta(p, config) == 0:  # no ancestral noise, so ENSD changes nothing
         return False
     return config is not None and config.options.get("uses_ensd", False)
+
+
+def _effective_eta(p, config):
+    """``p.eta``, else the sampler's, else the sampler kind's default (0 or 1)."""
+    if p.eta is not None:
+        return p.eta
+    if p.sampler is not None and p.sampler.eta is not None:
+        return p.sampler.eta
+    if config is None:
+        return None
+    return 0 if config.options.get("default_eta_is_0", False) else 1.0

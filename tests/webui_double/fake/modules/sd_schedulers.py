@@ -29,4 +29,5 @@ schedulers = [
     Scheduler("ddim", "DDIM", need_inner_model=True),
     Scheduler("beta", "Beta", need_inner_model=True),
 ]
-schedulers_map = {**{x.name: x for x in schedulers}, **{x.label: x for x in schedulers}}
+schedulers_map = {x.name: x for x in schedulers}
+schedulers_map.update((x.label, x) for x in schedulers)  # both the id and the label find it

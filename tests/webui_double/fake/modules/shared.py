@@ -23,14 +23,11 @@ from modules.paths_internal import (  # noqa: F401
     sd_model_file,
 )
 
-cmd_opts = shared_cmd_options.cmd_opts
-parser = shared_cmd_options.parser
-
-batch_cond_uncond = True
-parallel_processing_allowed = True
-styles_filename = [os.path.join(data_path, "styles.csv")]
+cmd_opts, parser = shared_cmd_options.cmd_opts, shared_cmd_options.parser
 config_filename = cmd_opts.ui_settings_file
+styles_filename = [os.path.join(data_path, "styles.csv")]
 hide_dirs = {"visible": not cmd_opts.hide_ui_dir_config}
+batch_cond_uncond = parallel_processing_allowed = True
 demo = None
 device = "cpu"
 weight_load_location = None
@@ -47,24 +44,22 @@ gradio_theme = None
 mem_mon = None
 hf_endpoint = "https://huggingface.co"
 
-OptionInfo = options.OptionInfo
-OptionHTML = options.OptionHTML
-options_section = options.options_section
+OptionInfo, OptionHTML, options_section = options.OptionInfo, options.OptionHTML, options.options_section
 
 options_templates: dict[str, options.OptionInfo] = dict(shared_options.options_templates)
 restricted_opts = set(shared_options.restricted_opts)
 opts = options.Options(options_templates, restricted_opts)
 state = shared_state.State()
 
-latent_upscale_default_mode = "Latent"
 latent_upscale_modes = {
-    "Latent": {"mode": "bilinear", "antialias": False},
-    "Latent (antialiased)": {"mode": "bilinear", "antialias": True},
-    "Latent (bicubic)": {"mode": "bicubic", "antialias": False},
-    "Latent (bicubic antialiased)": {"mode": "bicubic", "antialias": True},
-    "Latent (nearest)": {"mode": "nearest", "antialias": False},
-    "Latent (nearest-exact)": {"mode": "nearest-exact", "antialias": False},
+    label: {"mode": interpolation, "antialias": antialias}
+    for label, interpolation, antialias in (
+        ("Latent", "bilinear", False), ("Latent (antialiased)", "bilinear", True),
+        ("Latent (bicubic)", "bicubic", False), ("Latent (bicubic antialiased)", "bicubic", True),
+        ("Latent (nearest)", "nearest", False), ("Latent (nearest-exact)", "nearest-exact", False),
+    )
 }
+latent_upscale_default_mode = "Latent"
 
 sd_upscalers: list = []  # filled by install(): None, Lanczos, Nearest (modelloader.load_upscalers)
 sd_model: Any = None  # filled by install(): a FakeSdModel (modules.sd_models)

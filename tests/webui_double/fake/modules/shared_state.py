@@ -14,88 +14,63 @@ import time
 
 log = logging.getLogger(__name__)
 
+_REPORTED_FIELDS = ("skipped", "interrupted", "stopping_generation", "job", "job_count", "job_timestamp", "job_no",
+                    "sampling_step", "sampling_steps")
+"""What ``State.dict()`` reports, in this order."""
+_RESTART = "restart"
+
+
+def _request(state: State, flag: str, what: str) -> None:
+    """skip/interrupt/stop_generating only raise a flag; the running job checks it."""
+    setattr(state, flag, True)
+    log.info(f"Received {what} request")
+
 
 class State:
-    skipped = False
-    interrupted = False
-    stopping_generation = False
-    job = ""
-    job_no = 0
-    job_count = 0
-    processing_has_refined_job_count = False
-    job_timestamp = "0"
-    sampling_step = 0
-    sampling_steps = 0
-    current_latent = None
-    current_image = None
-    current_image_sampling_step = 0
-    id_live_preview = 0
-    textinfo = None
-    time_start = None
-    server_start = None
-    server_command = None
+    skipped = interrupted = stopping_generation = processing_has_refined_job_count = False
+    job, job_timestamp = "", "0"
+    job_no = job_count = sampling_step = sampling_steps = current_image_sampling_step = id_live_preview = 0
+    current_latent = current_image = textinfo = time_start = server_start = server_command = None
 
     def __init__(self) -> None:
         self.server_start = time.time()
 
-    @property
-    def need_restart(self) -> bool:
-        return self.server_command == "restart"
-
-    def request_restart(self) -> None:
-        self.interrupt()
-        self.server_command = "restart"
-
     def skip(self) -> None:
-        self.skipped = True
-        log.info("Received skip request")
+        _request(self, "skipped", "skip")
 
     def interrupt(self) -> None:
-        self.interrupted = True
-        log.info("Received interrupt request")
+        _request(self, "interrupted", "interrupt")
 
     def stop_generating(self) -> None:
-        self.stopping_generation = True
-        log.info("Received stop generating request")
+        _request(self, "stopping_generation", "stop generating")
+
+    def request_restart(self) -> None:
+        self.server_command = _RESTART
+        self.interrupt()
+
+    @property
+    def need_restart(self) -> bool:
+        return self.server_command == _RESTART
 
     def nextjob(self) -> None:
         self.job_no += 1
-        self.sampling_step = 0
-        self.current_image_sampling_step = 0
+        self.sampling_step = self.current_image_sampling_step = 0
 
     def dict(self) -> dict:
-        return {
-            "skipped": self.skipped,
-            "interrupted": self.interrupted,
-            "stopping_generation": self.stopping_generation,
-            "job": self.job,
-            "job_count": self.job_count,
-            "job_timestamp": self.job_timestamp,
-            "job_no": self.job_no,
-            "sampling_step": self.sampling_step,
-            "sampling_steps": self.sampling_steps,
-        }
+        return {name: getattr(self, name) for name in _REPORTED_FIELDS}
 
     def begin(self, job: str = "(unknown)") -> None:
-        self.sampling_step = 0
-        self.time_start = time.time()
-        self.job_count = -1
-        self.processing_has_refined_job_count = False
-        self.job_no = 0
-        self.job_timestamp = datetime.datetime.now().strftime("%Y%m%d%H%M%S")
-        self.current_latent = None
-        self.current_image = None
-        self.current_image_sampling_step = 0
-        self.id_live_preview = 0
-        self.skipped = False
-        self.interrupted = False
-        self.stopping_generation = False
-        self.textinfo = None
-        self.job = job
+        fresh = {
+            "sampling_step": 0, "time_start": time.time(), "job_count": -1, "processing_has_refined_job_count": False,
+            "job_no": 0, "job_timestamp": datetime.datetime.now().strftime("%Y%m%d%H%M%S"), "current_latent": None,
+            "current_image": None, "current_image_sampling_step": 0, "id_live_preview": 0, "skipped": False,
+            "interrupted": False, "stopping_generation": False, "textinfo": None, "job": job,
+        }
+        for name, value in fresh.items():
+            setattr(self, name, value)
 
     def end(self) -> None:
-        self.job = ""
-        self.job_count = 0
+        self.job, self.job_count = "", 0
 
     def set_current_image(self) -> None:
         """Live preview: not modelled."""

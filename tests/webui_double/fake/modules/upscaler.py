@@ -31,22 +31,14 @@ class Upscaler:
     tile = True
 
     def __init__(self, create_dirs: bool = False) -> None:
-        self.mod_pad_h = None
-        self.tile_size = shared.opts.ESRGAN_tile
-        self.tile_pad = shared.opts.ESRGAN_tile_overlap
-        self.device = shared.device
-        self.img = None
-        self.output = None
-        self.scale = 1
-        self.half = not shared.cmd_opts.no_half
-        self.pre_pad = 0
-        self.mod_scale = None
-        self.model_download_path = None
-        self.can_tile = True
-        self.calls = 0
-        if self.model_path is None and self.name:
-            self.model_path = os.path.join(shared.models_path, self.name)
-        if self.model_path and create_dirs:
+        self.mod_pad_h, self.tile_size, self.tile_pad = None, shared.opts.ESRGAN_tile, shared.opts.ESRGAN_tile_overlap
+        self.device, self.img, self.output, self.scale = shared.device, None, None, 1
+        self.half, self.pre_pad, self.mod_scale = not shared.cmd_opts.no_half, 0, None
+        self.model_download_path, self.can_tile = None, True
+        self.calls = 0  # do_upscale() calls, for tests
+        if self.name and self.model_path is None:
+            self.model_path = os.path.join(shared.models_path, self.name)  # models/<name>
+        if create_dirs and self.model_path:
             os.makedirs(self.model_path, exist_ok=True)
 
     def do_upscale(self, img: Image.Image, selected_model: str | None) -> Image.Image:
@@ -54,20 +46,20 @@ class Upscaler:
 
     def upscale(self, img: Image.Image, scale: float, selected_model: str | None = None) -> Image.Image:
         self.scale = scale
-        dest_w = int((img.width * scale) // 8 * 8)
-        dest_h = int((img.height * scale) // 8 * 8)
-        for i in range(3):
-            if img.width >= dest_w and img.height >= dest_h and (i > 0 or scale != 1):
+        target = (int((img.width * scale) // 8 * 8), int((img.height * scale) // 8 * 8))
+        for attempt in range(3):  # a model upscaler has a fixed factor: it may take a few passes
+            big_enough = img.width >= target[0] and img.height >= target[1]
+            if big_enough and (attempt > 0 or scale != 1):
                 break
             if shared.state.interrupted:
                 break
-            shape = (img.width, img.height)
+            size_before = img.size
             self.calls += 1
             img = self.do_upscale(img, selected_model)
-            if shape == (img.width, img.height):
+            if img.size == size_before:  # this scaler cannot go further
                 break
-        if img.width != dest_w or img.height != dest_h:
-            img = img.resize((int(dest_w), int(dest_h)), resample=LANCZOS)
+        if img.size != target:
+            img = img.resize(target, resample=LANCZOS)
         return img
 
     def load_model(self, path: str) -> None:
@@ -89,16 +81,15 @@ class UpscalerData:
 
     def __init__(self, name: str, path: str | None, upscaler: Upscaler | None = None, scale: int = 4, model=None,
                  sha256: str | None = None) -> None:
-        self.name = name
-        self.data_path = path
-        self.local_data_path = path
-        self.scaler = upscaler
-        self.scale = scale
-        self.model = model
-        self.sha256 = sha256
+        self.name, self.data_path, self.local_data_path = name, path, path
+        self.scaler, self.scale, self.model, self.sha256 = upscaler, scale, model, sha256
 
     def __repr__(self) -> str:
         return f"<UpscalerData name={self.name} path={self.data_path} scale={self.scale}>"
+
+
+def _resized_by(img: Image.Image, factor: float, resample) -> Image.Image:
+    return img.resize((int(img.width * factor), int(img.height * factor)), resample=resample)
 
 
 class UpscalerNone(Upscaler):
@@ -122,7 +113,7 @@ class UpscalerLanczos(Upscaler):
         self.scalers = [UpscalerData("Lanczos", None, self)]
 
     def do_upscale(self, img: Image.Image, selected_model=None) -> Image.Image:
-        return img.resize((int(img.width * self.scale), int(img.height * self.scale)), resample=LANCZOS)
+        return _resized_by(img, self.scale, LANCZOS)
 
 
 class UpscalerNearest(Upscaler):
@@ -134,7 +125,7 @@ class UpscalerNearest(Upscaler):
         self.scalers = [UpscalerData("Nearest", None, self)]
 
     def do_upscale(self, img: Image.Image, selected_model=None) -> Image.Image:
-        return img.resize((int(img.width * self.scale), int(img.height * self.scale)), resample=NEAREST)
+        return _resized_by(img, self.scale, NEAREST)
 
 
 class UpscalerFakeModel(Upscaler):

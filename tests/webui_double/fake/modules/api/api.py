@@ -9,9 +9,9 @@ from PIL import Image
 
 
 def decode_base64_to_image(encoding: str) -> Image.Image:
-    if encoding.startswith("data:image/"):
-        encoding = encoding.split(";")[1].split(",")[1]
-    return Image.open(io.BytesIO(base64.b64decode(encoding)))
+    """Plain base64, or a ``data:image/...;base64,<data>`` URL."""
+    payload = encoding.split(";")[1].split(",")[1] if encoding.startswith("data:image/") else encoding
+    return Image.open(io.BytesIO(base64.b64decode(payload)))
 
 
 def encode_pil_to_base64(image: Image.Image) -> bytes:

@@ -14,20 +14,28 @@ def strip_comments(text):
     return re.sub("#[^\n]*(\n|$)", "\n", text)
 
 
+_PROMPT_LISTS = ("all_prompts", "all_negative_prompts")
+_MAIN_PROMPTS = ("main_prompt", "main_negative_prompt")
+_HIRES_PROMPT_LISTS = ("all_hr_prompts", "all_hr_negative_prompts")
+
+
 class ScriptStripComments(scripts.Script):
+    """No UI: ``ui()`` returns None, so its argument slice is empty."""
+
+    def process(self, p, *args):
+        enabled = shared.opts.enable_prompt_comments
+        if not enabled:
+            return
+        lists = _PROMPT_LISTS + (_HIRES_PROMPT_LISTS if getattr(p, "enable_hr", False) else ())
+        for name in lists[:2]:
+            setattr(p, name, [strip_comments(text) for text in getattr(p, name)])
+        for name in _MAIN_PROMPTS:
+            setattr(p, name, strip_comments(getattr(p, name)))
+        for name in lists[2:]:  # hires prompts, when hires fix is on
+            setattr(p, name, [strip_comments(text) for text in getattr(p, name)])
+
     def title(self):
         return "Comments"
 
     def show(self, is_img2img):
         return scripts.AlwaysVisible
-
-    def process(self, p, *args):
-        if not shared.opts.enable_prompt_comments:
-            return
-        p.all_prompts = [strip_comments(x) for x in p.all_prompts]
-        p.all_negative_prompts = [strip_comments(x) for x in p.all_negative_prompts]
-        p.main_prompt = strip_comments(p.main_prompt)
-        p.main_negative_prompt = strip_comments(p.main_negative_prompt)
-        if getattr(p, "enable_hr", False):
-            p.all_hr_prompts = [strip_comments(x) for x in p.all_hr_prompts]
-            p.all_hr_negative_prompts = [strip_comments(x) for x in p.all_hr_negative_prompts]

@@ -12,20 +12,20 @@ from modules.ui_components import InputAccordion
 
 
 class ScriptRefiner(scripts.ScriptBuiltinUI):
-    section = "accordions"
+    """An accordion with a checkbox in its header; its controls are not wrapped in a group."""
+
     create_group = False
+    section = "accordions"
 
     def __init__(self):
-        pass
+        """Nothing to keep between calls."""
 
     def title(self):
         return "Refiner"
 
-    def show(self, is_img2img):
-        return scripts.AlwaysVisible
-
     def ui(self, is_img2img):
-        with InputAccordion(False, label="Refiner", elem_id=self.elem_id("enable")) as enable_refiner:
+        enable_refiner = InputAccordion(False, label="Refiner", elem_id=self.elem_id("enable"))
+        with enable_refiner:  # the accordion's header checkbox is the "enable" control
             with gr.Row():
                 refiner_checkpoint = gr.Dropdown(label="Checkpoint", elem_id=self.elem_id("checkpoint"),
                                                  choices=sd_models.checkpoint_tiles(), value="")
@@ -35,12 +35,9 @@ class ScriptRefiner(scripts.ScriptBuiltinUI):
             PasteField(enable_refiner, lambda d: "Refiner" in d),
             PasteField(refiner_switch_at, "Refiner switch at", api="refiner_switch_at"),
         ]
-        return enable_refiner, refiner_checkpoint, refiner_switch_at
+        controls = (enable_refiner, refiner_checkpoint, refiner_switch_at)
+        return controls
 
-    def setup(self, p, enable_refiner, refiner_checkpoint, refiner_switch_at):
-        if not enable_refiner or refiner_checkpoint in (None, "", "None"):
-            p.refiner_checkpoint = None
-            p.refiner_switch_at = None
-        else:
-            p.refiner_checkpoint = refiner_checkpoint
-            p.refiner_switch_at = refiner_switch_at
+    def setup(self, p, enabled, checkpoint, switch_at):
+        chosen = enabled and checkpoint not in (None, "", "None")
+        p.refiner_checkpoint, p.refiner_switch_at = (checkpoint, switch_at) if chosen else (None, None)

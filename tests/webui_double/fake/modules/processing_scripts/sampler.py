@@ -13,19 +13,19 @@ from modules.ui_components import FormGroup, FormRow
 
 
 class ScriptSampler(scripts.ScriptBuiltinUI):
+    """Steps, sampler and schedule type: the first controls of the generation settings."""
+
     section = "sampler"
 
     def __init__(self):
-        self.steps = None
-        self.sampler_name = None
-        self.scheduler = None
+        self.steps = self.sampler_name = self.scheduler = None  # the controls, once ui() ran
 
     def title(self):
         return "Sampler"
 
     def ui(self, is_img2img):
-        sampler_names = [x.name for x in sd_samplers.visible_samplers()]
-        scheduler_names = [x.label for x in sd_schedulers.schedulers]
+        sampler_names = [data.name for data in sd_samplers.visible_samplers()]
+        scheduler_names = [scheduler.label for scheduler in sd_schedulers.schedulers]
         container = FormRow if shared.opts.samplers_in_dropdown else FormGroup
         with container(elem_id=f"sampler_selection_{self.tabname}"):
             self.steps = gr.Slider(minimum=1, maximum=150, step=1, elem_id=f"{self.tabname}_steps",
@@ -35,14 +35,12 @@ class ScriptSampler(scripts.ScriptBuiltinUI):
                                        choices=sampler_names, value=sampler_names[0])
             self.scheduler = gr.Dropdown(label="Schedule type", elem_id=f"{self.tabname}_scheduler",
                                          choices=scheduler_names, value=scheduler_names[0])
-        self.infotext_fields = [
-            PasteField(self.steps, "Steps", api="steps"),
-            PasteField(self.sampler_name, sd_samplers.get_sampler_from_infotext, api="sampler_name"),
-            PasteField(self.scheduler, sd_samplers.get_scheduler_from_infotext, api="scheduler"),
-        ]
-        return self.steps, self.sampler_name, self.scheduler
+        pasted = (("Steps", "steps"), (sd_samplers.get_sampler_from_infotext, "sampler_name"),
+                  (sd_samplers.get_scheduler_from_infotext, "scheduler"))
+        controls = (self.steps, self.sampler_name, self.scheduler)
+        self.infotext_fields = [PasteField(control, source, api=api)
+                                for control, (source, api) in zip(controls, pasted, strict=True)]
+        return controls
 
     def setup(self, p, steps, sampler_name, scheduler):
-        p.steps = steps
-        p.sampler_name = sampler_name
-        p.scheduler = scheduler
+        p.steps, p.sampler_name, p.scheduler = steps, sampler_name, scheduler

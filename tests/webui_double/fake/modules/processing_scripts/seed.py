@@ -14,25 +14,34 @@ from modules.shared import cmd_opts
 from modules.ui_components import ToolButton
 
 
+def _extras_shown(d: dict) -> bool:
+    """Pasting opens the "Extra" options when the infotext has a variation seed or a seed resize."""
+    return "Variation seed" in d or "Seed resize from-1" in d
+
+
+def _seed_input(elem_id: str):
+    """A textbox with --use-textbox-seed (seeds beyond float precision), else a number field."""
+    if not cmd_opts.use_textbox_seed:
+        return gr.Number(label="Seed", value=-1, elem_id=elem_id, min_width=100, precision=0)
+    return gr.Textbox(label="Seed", value="", elem_id=elem_id, min_width=100)
+
+
 class ScriptSeed(scripts.ScriptBuiltinUI):
-    section = "seed"
+    """The seed row and its hidden "Extra" options; setup() is what sets ``p.seed`` from the UI."""
+
     create_group = False
+    section = "seed"
 
     def __init__(self):
-        self.seed = None
+        self.seed = None  # the seed control, once ui() ran
 
     def title(self):
         return "Seed"
 
-    def show(self, is_img2img):
-        return scripts.AlwaysVisible
-
     def ui(self, is_img2img):
-        with gr.Row(elem_id=self.elem_id("seed_row")):
-            if cmd_opts.use_textbox_seed:
-                self.seed = gr.Textbox(label="Seed", value="", elem_id=self.elem_id("seed"), min_width=100)
-            else:
-                self.seed = gr.Number(label="Seed", value=-1, elem_id=self.elem_id("seed"), min_width=100, precision=0)
+        seed_row = gr.Row(elem_id=self.elem_id("seed_row"))
+        with seed_row:
+            self.seed = _seed_input(self.elem_id("seed"))
             ToolButton("\U0001f3b2", elem_id=self.elem_id("random_seed"))
             ToolButton("\u267b\ufe0f", elem_id=self.elem_id("reuse_seed"))
             seed_checkbox = gr.Checkbox(label="Extra", elem_id=self.elem_id("subseed_show"), value=False)
@@ -44,21 +53,21 @@ class ScriptSeed(scripts.ScriptBuiltinUI):
                                            elem_id=self.elem_id("seed_resize_from_w"))
             seed_resize_from_h = gr.Slider(minimum=0, maximum=2048, step=8, label="Resize seed from height", value=0,
                                            elem_id=self.elem_id("seed_resize_from_h"))
-        self.infotext_fields = [
-            PasteField(self.seed, "Seed", api="seed"),
-            PasteField(seed_checkbox, lambda d: "Variation seed" in d or "Seed resize from-1" in d),
-            PasteField(subseed, "Variation seed", api="subseed"),
-            PasteField(subseed_strength, "Variation seed strength", api="subseed_strength"),
-            PasteField(seed_resize_from_w, "Seed resize from-1", api="seed_resize_from_h"),
-            PasteField(seed_resize_from_h, "Seed resize from-2", api="seed_resize_from_w"),
-        ]
-        return self.seed, seed_checkbox, subseed, subseed_strength, seed_resize_from_w, seed_resize_from_h
+        controls = (self.seed, seed_checkbox, subseed, subseed_strength, seed_resize_from_w, seed_resize_from_h)
+        # (infotext key or function, API field) per control; the WebUI pairs "from-1" (the width)
+        # with the API's seed_resize_from_h and vice versa, and so does the double.
+        pasted = (("Seed", "seed"), (_extras_shown, None), ("Variation seed", "subseed"),
+                  ("Variation seed strength", "subseed_strength"), ("Seed resize from-1", "seed_resize_from_h"),
+                  ("Seed resize from-2", "seed_resize_from_w"))
+        self.infotext_fields = [PasteField(control, source, api=api)
+                                for control, (source, api) in zip(controls, pasted, strict=True)]
+        return controls
 
-    def setup(self, p, seed, seed_checkbox, subseed, subseed_strength, seed_resize_from_w, seed_resize_from_h):
+    def setup(self, p, seed, extras_open, variation_seed, variation_strength, resize_w, resize_h):
         p.seed = seed
-        if seed_checkbox and subseed_strength > 0:
-            p.subseed = subseed
-            p.subseed_strength = subseed_strength
-        if seed_checkbox and seed_resize_from_w > 0 and seed_resize_from_h > 0:
-            p.seed_resize_from_w = seed_resize_from_w
-            p.seed_resize_from_h = seed_resize_from_h
+        if not extras_open:  # "Extra" closed: variation and resize stay as they are
+            return
+        if variation_strength > 0:
+            p.subseed, p.subseed_strength = variation_seed, variation_strength
+        if resize_w > 0 and resize_h > 0:
+            p.seed_resize_from_w, p.seed_resize_from_h = resize_w, resize_h

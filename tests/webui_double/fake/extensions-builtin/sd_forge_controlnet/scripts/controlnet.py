@@ -9,13 +9,12 @@ from modules import scripts, shared
 
 
 class ControlNetForForgeOfficial(scripts.Script):
+    """Forge's built-in ControlNet; its UI comes after the scripts with a lower sorting_priority."""
+
     sorting_priority = 10
 
     def title(self):
         return "ControlNet"
-
-    def show(self, is_img2img):
-        return scripts.AlwaysVisible
 
     def ui(self, is_img2img):
         count = shared.opts.data.get("control_net_unit_count", 3)
@@ -37,3 +36,6 @@ class ControlNetForForgeOfficial(scripts.Script):
 
     def postprocess(self, p, processed, *args):
         self.current_params = []
+
+    def show(self, is_img2img):
+        return scripts.AlwaysVisible

@@ -15,24 +15,23 @@ external_code = importlib.import_module("extensions.sd-webui-controlnet.scripts.
 
 
 class Script(scripts.Script):
-    def title(self):
-        return "ControlNet"
-
-    def show(self, is_img2img):
-        return scripts.AlwaysVisible
+    """The extension's always-on script (its class is really named ``Script``)."""
 
     def ui(self, is_img2img):
         count = shared.opts.data.get("control_net_unit_count", 3)
         return tuple(gr.State(value=external_code.ControlNetUnit(enabled=False)) for _ in range(count))
 
     def process(self, p, *args):
-        units = [u for u in external_code.get_all_units_from(args) if u.enabled]
-        double = _double()
-        if units:
-            double.controlnet_hook = {"p": p, "units": units}
-            p.extra_generation_params["ControlNet 0"] = ", ".join(f"{u.module}/{u.model}" for u in units)
-        else:
-            double.controlnet_hook = None
+        enabled = [unit for unit in external_code.get_all_units_from(args) if unit.enabled]
+        _double().controlnet_hook = {"p": p, "units": enabled} if enabled else None  # the global UNet hook
+        if enabled:
+            p.extra_generation_params["ControlNet 0"] = ", ".join(f"{u.module}/{u.model}" for u in enabled)
 
     def postprocess(self, p, processed, *args):
         _double().controlnet_hook = None
+
+    def title(self):
+        return "ControlNet"
+
+    def show(self, is_img2img):
+        return scripts.AlwaysVisible

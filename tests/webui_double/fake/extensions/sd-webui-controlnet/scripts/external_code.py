@@ -20,57 +20,51 @@ import numpy as np
 from modules import scripts, shared
 from PIL import Image
 
+_API_VERSION = 3
+
 
 def get_api_version() -> int:
-    return 3
+    return _API_VERSION
 
 
 class ResizeMode(Enum):
-    RESIZE = "Just Resize"
-    INNER_FIT = "Crop and Resize"
-    OUTER_FIT = "Resize and Fill"
+    RESIZE, INNER_FIT, OUTER_FIT = "Just Resize", "Crop and Resize", "Resize and Fill"
 
     def int_value(self) -> int:
-        return [ResizeMode.RESIZE, ResizeMode.INNER_FIT, ResizeMode.OUTER_FIT].index(self)
+        return list(ResizeMode).index(self)
 
 
 class ControlMode(Enum):
-    BALANCED = "Balanced"
-    PROMPT = "My prompt is more important"
-    CONTROL = "ControlNet is more important"
+    BALANCED, PROMPT, CONTROL = "Balanced", "My prompt is more important", "ControlNet is more important"
 
 
 class BatchOption(Enum):
-    DEFAULT = "All ControlNet units for all images in a batch"
-    SEPARATE = "Each ControlNet unit for each image in a batch"
+    DEFAULT, SEPARATE = ("All ControlNet units for all images in a batch",
+                         "Each ControlNet unit for each image in a batch")
 
 
 class HiResFixOption(Enum):
-    BOTH = "Both"
-    LOW_RES_ONLY = "Low res only"
-    HIGH_RES_ONLY = "High res only"
+    BOTH, LOW_RES_ONLY, HIGH_RES_ONLY = "Both", "Low res only", "High res only"
 
 
 class InputMode(Enum):
-    SIMPLE = "simple"
-    BATCH = "batch"
-    MERGE = "merge"
+    SIMPLE, BATCH, MERGE = "simple", "batch", "merge"
 
 
-resize_mode_aliases = {
-    "Inner Fit (Scale to Fit)": "Crop and Resize",
-    "Outer Fit (Shrink to Fit)": "Resize and Fill",
-    "Scale to Fit (Inner Fit)": "Crop and Resize",
-    "Envelope (Outer Fit)": "Resize and Fill",
+resize_mode_aliases = {  # names of older versions -> the current value
+    legacy: mode.value
+    for legacy, mode in (("Inner Fit (Scale to Fit)", ResizeMode.INNER_FIT),
+                         ("Outer Fit (Shrink to Fit)", ResizeMode.OUTER_FIT),
+                         ("Scale to Fit (Inner Fit)", ResizeMode.INNER_FIT),
+                         ("Envelope (Outer Fit)", ResizeMode.OUTER_FIT))
 }
 
 
 def resize_mode_from_value(value) -> ResizeMode:
-    if isinstance(value, str):
-        return ResizeMode(resize_mode_aliases.get(value, value))
+    """A member, a value or legacy name, or an index (3 and beyond mean "Just Resize")."""
     if isinstance(value, int):
-        return ResizeMode.RESIZE if value == 3 or value >= len(ResizeMode) else list(ResizeMode)[value]
-    return value
+        return list(ResizeMode)[value] if value < len(ResizeMode) else ResizeMode.RESIZE
+    return ResizeMode(resize_mode_aliases.get(value, value)) if isinstance(value, str) else value
 
 
 def pixel_perfect_resolution(image: np.ndarray, target_H: int, target_W: int, resize_mode: ResizeMode) -> int:  # noqa: N803
@@ -81,9 +75,9 @@ def pixel_perfect_resolution(image: np.ndarray, target_H: int, target_W: int, re
 
 
 def to_base64_nparray(encoding: str) -> np.ndarray:
-    if encoding.startswith("data:image/"):
-        encoding = encoding.split(";")[1].split(",")[1]
-    return np.array(Image.open(io.BytesIO(base64.b64decode(encoding)))).astype("uint8")
+    """Plain base64 or a data URL -> uint8 array."""
+    payload = encoding.split(";")[1].split(",")[1] if encoding.startswith("data:image/") else encoding
+    return np.array(Image.open(io.BytesIO(base64.b64decode(payload)))).astype("uint8")
 
 
 _FIELDS: dict[str, Any] = {
@@ -149,10 +143,10 @@ def get_max_models_num() -> int:
 
 
 def to_processing_unit(unit) -> ControlNetUnit:
-    if isinstance(unit, dict):
-        return ControlNetUnit.from_dict(unit)
-    assert isinstance(unit, ControlNetUnit)
-    return unit
+    if not isinstance(unit, dict):
+        assert isinstance(unit, ControlNetUnit)
+        return unit
+    return ControlNetUnit.from_dict(unit)
 
 
 def is_cn_script(script: scripts.Script) -> bool:
@@ -160,12 +154,8 @@ def is_cn_script(script: scripts.Script) -> bool:
 
 
 def find_cn_script(script_runner) -> scripts.Script | None:
-    if script_runner is None:
-        return None
-    for script in script_runner.alwayson_scripts:
-        if is_cn_script(script):
-            return script
-    return None
+    candidates = [] if script_runner is None else script_runner.alwayson_scripts
+    return next((script for script in candidates if is_cn_script(script)), None)
 
 
 def get_all_units_from(script_args) -> list[ControlNetUnit]:
@@ -173,10 +163,10 @@ def get_all_units_from(script_args) -> list[ControlNetUnit]:
 
 
 def get_all_units(script_runner, script_args) -> list[ControlNetUnit]:
-    cn_script = find_cn_script(script_runner)
-    if cn_script:
-        return get_all_units_from(script_args[cn_script.args_from:cn_script.args_to])
-    return []
+    controlnet = find_cn_script(script_runner)
+    if not controlnet:
+        return []
+    return get_all_units_from(script_args[controlnet.args_from:controlnet.args_to])
 
 
 def get_all_units_in_processing(p) -> list[ControlNetUnit]:
@@ -184,39 +174,38 @@ def get_all_units_in_processing(p) -> list[ControlNetUnit]:
 
 
 def get_single_unit_from(script_args, index: int = 0) -> ControlNetUnit | None:
-    i = 0
-    while i < len(script_args) and index >= 0:
-        if index == 0 and script_args[i] is not None:
-            return to_processing_unit(script_args[i])
-        i += 1
-        index -= 1
+    """The unit at position ``index`` of ``script_args``, or None (also when that entry is None)."""
+    for position, arg in enumerate(script_args):
+        if position == index:
+            return None if arg is None else to_processing_unit(arg)
     return None
 
 
 def update_cn_script(script_runner, script_args, cn_units: list[ControlNetUnit]):
     """Return ``script_args`` (same type) with the ControlNet slice replaced by ``cn_units``."""
-    args_type = type(script_args)
-    assert args_type in (tuple, list), args_type
-    updated = list(copy(script_args))
-    cn_script = find_cn_script(script_runner)
-    if cn_script is None or len(script_args) < cn_script.args_from:
+    kind = type(script_args)
+    assert kind in (tuple, list), kind
+    controlnet = find_cn_script(script_runner)
+    if controlnet is None or controlnet.args_from > len(script_args):
         return script_args
-    max_models = shared.opts.data.get("control_net_unit_count", 3)
-    cn_units = cn_units + [ControlNetUnit(enabled=False)] * max(max_models - len(cn_units), 0)
-    diff = 0
+    updated = list(copy(script_args))
+    missing = max(shared.opts.data.get("control_net_unit_count", 3) - len(cn_units), 0)
+    units = cn_units + [ControlNetUnit(enabled=False)] * missing  # pad with disabled units
+    shift = 0  # the scripts after ControlNet move by the change in its slice length
     for script in script_runner.alwayson_scripts:
-        if script is cn_script:
-            diff = len(cn_units) - (cn_script.args_to - cn_script.args_from)
-            updated[script.args_from:script.args_to] = cn_units
-            script.args_to = script.args_from + len(cn_units)
-        else:
-            script.args_from += diff
-            script.args_to += diff
-    return args_type(updated)
+        if script is not controlnet:
+            script.args_from += shift
+            script.args_to += shift
+            continue
+        shift = len(units) - (controlnet.args_to - controlnet.args_from)
+        updated[script.args_from:script.args_to] = units
+        script.args_to = script.args_from + len(units)
+    return kind(updated)
 
 
 def update_cn_script_in_processing(p, cn_units: list[ControlNetUnit], **_kwargs) -> None:
-    p.script_args = update_cn_script(p.scripts, p.script_args_value, cn_units)
+    updated = update_cn_script(p.scripts, p.script_args_value, cn_units)
+    p.script_args = updated  # through the setter, as the extension does
 
 
 def update_cn_script_in_place(script_runner, script_args: list, cn_units: list[ControlNetUnit], **_kwargs) -> None:
