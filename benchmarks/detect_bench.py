@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import statistics
 import sys
 import time
@@ -130,6 +131,7 @@ def main(argv: list[str]) -> int:
                         roll_err[n].append(abs(normalize_roll(d[2] - t.roll)))
 
     col = 15
+    print(f"FacePop worker lanes: {models.workers} (CPU count {os.cpu_count()})")
     print(f"scenes: {n_scene} with {sum(len(s.faces) for s in scenes)} faces, {n_empty} face-free; "
           f"1024x768; sources: astronaut, grace_hopper (+mirrors)")
     print("\nrecall by face width (px)")

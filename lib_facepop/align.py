@@ -230,15 +230,39 @@ def _central_detection(graph, crop: np.ndarray, max_offset: float):
     return best
 
 
-def _best_turn(rgb: np.ndarray, center: tuple[float, float], side: float, max_offset: float, models):
-    """Score the loose crop at 0/90/180/270 degrees -> (alignment, turn, detection) of the best, or None."""
+#: a turn whose detection is this sure, this central and this level is taken without trying the rest
+SURE_SCORE, SURE_OFFSET, SURE_RESIDUAL = 0.85, 0.08, 30.0
+
+
+def _turn_order(first_guess: float | None) -> tuple[float, ...]:
+    """The four turns, the one nearest ``first_guess`` (degrees) first."""
+    turns = (0.0, 90.0, 180.0, -90.0)
+    if first_guess is None:
+        return turns
+    return tuple(sorted(turns, key=lambda t: abs(normalize_roll(t - first_guess))))
+
+
+def _best_turn(rgb: np.ndarray, center: tuple[float, float], side: float, max_offset: float, models,
+               first_guess: float | None = None):
+    """Score the loose crop at 0/90/180/270 degrees -> (alignment, turn, detection) of the best, or None.
+
+    Turns are tried nearest ``first_guess`` first, and a detection that is very sure, centred
+    and nearly level ends the search early: that saves up to three detector calls per face.
+    A wrong turn rarely looks like that - its box lands off the face centre.
+    """
     best = None
-    for turn in (0.0, 90.0, 180.0, -90.0):
+    for turn in _turn_order(first_guess):
         al = _crop(rgb, center, side, turn, CROP_PX)
         crop = warp_to_canvas(rgb, al, interpolation=cv2.INTER_AREA if al.scale < 1 else cv2.INTER_LINEAR)
         hit = _central_detection(models.short, crop, max_offset)
-        if hit is not None and (best is None or hit[1] > best[2][1]):
+        if hit is None:
+            continue
+        if best is None or hit[1] > best[2][1]:
             best = (al, turn, hit)
+        (x0, y0, x1, y1), score, kp = hit
+        if (score >= SURE_SCORE and abs((x0 + x1) / 2 - 0.5) <= SURE_OFFSET and abs((y0 + y1) / 2 - 0.5) <= SURE_OFFSET
+                and abs(roll_from_eyes(tuple(kp[0]), tuple(kp[1]))) <= SURE_RESIDUAL):
+            return (al, turn, hit)
     return best
 
 
@@ -253,7 +277,8 @@ def _coarse_orientation(rgb: np.ndarray, cand, models):
     crop is then re-centred once on the best off-centre detection and scored again.
     """
     side = cand.side * LOOSE
-    best = _best_turn(rgb, cand.center, side, 0.22, models)
+    guess = roll_from_eyes(tuple(cand.keypoints[0]), tuple(cand.keypoints[1]))
+    best = _best_turn(rgb, cand.center, side, 0.22, models, guess)
     if best is None:
         loose = _best_turn(rgb, cand.center, side, 0.45, models)
         if loose is None:

@@ -113,8 +113,24 @@ def test_models_load_once_and_are_reused(models):
     g = models.short
     assert models.short is g and models.mesh is models.mesh
     fresh = Models()
-    assert fresh._short is None  # lazy: nothing loaded until first use
+    assert all(lane._short is None and lane._mesh is None for lane in fresh.lanes)  # lazy: nothing loaded yet
     fresh.close()
+
+
+def test_parallel_lanes_give_the_same_faces_as_one(bg, sources, models):
+    """Two worker lanes (both cores) find exactly what one lane finds, in the same order."""
+    placements = [(0, (100, 100), 30, 200.0), (1, (320, 300), 120, -90.0), (3, (540, 120), 60, 45.0)]
+    img, _ = _scene(bg, sources, placements, background="grass")
+    one, two = Models(workers=1), Models(workers=2)
+    try:
+        a = detect_faces(img, one, DetectParams(aggressive=True))
+        b = detect_faces(img, two, DetectParams(aggressive=True))
+        assert len(a) == 3
+        assert [(f.box, f.roll, f.score) for f in a] == [(f.box, f.roll, f.score) for f in b]
+        assert two.lanes[1]._short is not None  # the second lane really worked
+    finally:
+        one.close()
+        two.close()
 
 
 def test_upright_crop_of_upside_down_face(bg, sources, models):
