@@ -13,36 +13,8 @@ cd "$here"
 venv="${FACEPOP_UI_VENV:-$here/.venv-ui}"
 chromium="${FACEPOP_CHROMIUM:-/usr/bin/chromium}"
 
-pick_python() {
-  for c in "${PYTHON:-}" python3.11 python3.12 python3.10 python3; do
-    [ -n "$c" ] || continue
-    command -v "$c" >/dev/null 2>&1 || continue
-    if "$c" -c 'import sys; sys.exit(0 if (3, 10) <= sys.version_info[:2] <= (3, 12) else 1)' 2>/dev/null; then
-      echo "$c"; return 0
-    fi
-  done
-  echo "FacePop needs Python 3.10-3.12 (mediapipe's legacy models have no wheels for newer Pythons)." >&2
-  return 1
-}
-
-ensure_venv() {
-  local stamp="$venv/.facepop-requirements"
-  local want
-  want="$(cat requirements.txt requirements-dev.txt requirements-ui.txt | sha256sum | cut -d' ' -f1)"
-  if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-    echo "[facepop] $venv is up to date" >&2
-    return 0
-  fi
-  local py; py="$(pick_python)"
-  if [ ! -x "$venv/bin/python" ]; then
-    echo "[facepop] creating $venv with $py" >&2
-    "$py" -m venv "$venv"
-  fi
-  echo "[facepop] installing requirements-ui.txt into $venv" >&2
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >&2
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r requirements-ui.txt >&2
-  echo "$want" > "$stamp"
-}
+# shellcheck source=tools/venv.sh
+. "$here/tools/venv.sh"
 
 ensure_chromium() {
   if [ -x "$chromium" ]; then
@@ -73,6 +45,6 @@ ensure_chromium() {
 start=$SECONDS
 ensure_chromium
 echo "[facepop] $("$chromium" --version 2>/dev/null | head -1) ready after $((SECONDS - start)) s" >&2
-ensure_venv
+ensure_venv "$venv" requirements-ui.txt
 echo "[facepop] $venv ready after $((SECONDS - start)) s" >&2
 FACEPOP_CHROMIUM="$chromium" "$venv/bin/python" -m pytest -q -W ignore::PendingDeprecationWarning tests/browser "$@"
