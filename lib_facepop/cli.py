@@ -102,13 +102,10 @@ def cmd_detect(args: argparse.Namespace) -> int:
         try:
             img = load_image(path)
             faces = detect_faces(img.rgb, models, params)
-        except ImageError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            results.append({"image": path, "error": str(exc), "width": None, "height": None, "faces": []})
-            failed += 1
-            continue
         except Exception as exc:  # noqa: BLE001 - one bad input must not stop the others
-            print(f"error: {path}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            # an ImageError already names the file; anything else gets the path and its type
+            print(f"error: {exc if isinstance(exc, ImageError) else f'{path}: {type(exc).__name__}: {exc}'}",
+                  file=sys.stderr)
             results.append({"image": path, "error": str(exc), "width": None, "height": None, "faces": []})
             failed += 1
             continue

@@ -58,11 +58,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             img = load_image(path)
             result = pipeline.run(img.rgb, settings, renderer, seed=args.seed)
-        except (ImageError, RendererError) as exc:
-            _fail(path, exc)
-            failed += 1
-            continue
-        except Exception as exc:  # noqa: BLE001 - one bad input must not stop the others
+        except Exception as exc:  # noqa: BLE001 - one bad input must not stop the others; _fail words it
             _fail(path, exc)
             failed += 1
             continue
@@ -94,8 +90,7 @@ def cmd_upscale(args: argparse.Namespace) -> int:
 
     try:
         data = parse_assignments(args.set or [])
-        if "enabled" in UpscaleSettings.field_names():
-            data.setdefault("enabled", True)  # running the command is what enables it
+        data.setdefault("enabled", True)  # running the command is what enables it
         settings = UpscaleSettings.from_dict(data)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
